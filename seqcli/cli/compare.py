@@ -1,0 +1,5 @@
+"""`seqcli compare`."""
+
+from __future__ import annotations
+
+from seqcli.cli import app  # noqa: F401

@@ -1,0 +1,5 @@
+"""`seqcli translate`."""
+
+from __future__ import annotations
+
+from seqcli.cli import app  # noqa: F401

@@ -1,0 +1,1 @@
+"""Every architecture of the evolution, behind the one interface in base.py."""

@@ -1,0 +1,155 @@
+"""The one interface every architecture implements.
+
+Training, decoding, attention rendering and comparison talk to models only through
+`Seq2Seq.encode`, `Seq2Seq.decode` and `Batched.select`, so none of them branches on
+the architecture (DESIGN.md, "The one interface").
+
+Shape legend, used by the shape comments in every model file:
+    B batch, S source length, T target length, H heads, D model width,
+    Dh head width, V vocabulary, L layers, K context window (feedforward model).
+
+Mask convention, declared once: masks are bool and True marks a real token.
+Token ids are fixed by the tokenizers: pad 0, unk 1, bos 2, eos 3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import torch
+from torch import Tensor, nn
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+
+
+def _select(value: Any, index: Tensor) -> Any:
+    """Reorder one field along its batch dimension (dim 0)."""
+    if isinstance(value, Tensor):
+        return value.index_select(0, index)
+    if isinstance(value, Batched):
+        return value.select(index)
+    if isinstance(value, tuple | list):
+        return type(value)(_select(v, index) for v in value)
+    if isinstance(value, dict):
+        return {k: _select(v, index) for k, v in value.items()}
+    return value  # None, ints, flags: not batched
+
+
+class Batched:
+    """Mixin for dataclasses whose tensors are all batch-first.
+
+    `select(index)` keeps/reorders/repeats batch rows: beam search uses it to expand
+    a memory to `beam` rows per sentence and to follow surviving beams.
+    """
+
+    def select(self, index: Tensor) -> Self:
+        """Return a copy with every tensor field indexed along dim 0."""
+        changes = {f.name: _select(getattr(self, f.name), index) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass
+class Memory(Batched):
+    """What the decoder needs from the source. Families subclass it to add fields.
+
+    mask: [B, S] bool, True = real source token.
+    attention: encoder self-attention maps ([B, H, S, S]) when weights were asked for.
+    """
+
+    mask: Tensor
+    attention: dict[str, Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class State(Batched):
+    """A decoder's state between steps (hidden state, key/value cache, ...).
+
+    An explicit value, never a cache hidden in a module (STYLE.md, point 7).
+    """
+
+
+@dataclass
+class Step:
+    """The result of one `decode` call.
+
+    logits: [B, T, V] scores for the next token at every position of `tgt_in`.
+    state: the state after the last position of `tgt_in`; pass it back to go on.
+    attention: named maps, each [B, H, T, S']: "cross.<layer>" (target over source),
+        "decoder-self.<layer>" (S' = target positions so far). Empty when the model
+        has no attention (or, for models where weights cost extra, when not asked).
+    """
+
+    logits: Tensor
+    state: State
+    attention: dict[str, Tensor] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Fields every architecture has; each family's config subclasses it.
+
+    Every default lives in the family's config class; size presets in the registry
+    override them; the user's TOML and --set flags override those.
+    """
+
+    src_vocab: int = 0  # filled in from the trained tokenizers
+    tgt_vocab: int = 0
+    d_model: int = 256  # embedding width
+    dropout: float = 0.1
+    max_len: int = 512  # longest sequence (tokens) the model accepts
+
+
+class Seq2Seq(nn.Module):
+    """Base class: an encoder-decoder behind the one interface.
+
+    Subclasses set `has_attention` (a capability flag consumers check instead of
+    the type) and `attention_maps` (the map kinds their decode/encode can return).
+    """
+
+    has_attention: ClassVar[bool] = False
+    attention_maps: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> Memory:
+        """Encode src [B, S] (mask [B, S]) into whatever the decoder needs."""
+        raise NotImplementedError
+
+    def decode(
+        self,
+        memory: Memory,
+        tgt_in: Tensor,
+        state: State | None = None,
+        need_weights: bool = False,
+    ) -> Step:
+        """Score the next token after each position of tgt_in [B, T].
+
+        state=None: start from the beginning of the target (teacher forcing over the
+        whole prefix, in parallel where the model allows). With a state from a
+        previous Step: continue from there (incremental decoding, usually T = 1).
+        Both paths give the same logits for the same tokens (a contract test).
+        """
+        raise NotImplementedError
+
+    def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor) -> Tensor:
+        """Teacher-forced logits [B, T, V]; what the training loop (and DDP) calls."""
+        return self.decode(self.encode(src, src_mask), tgt_in).logits
+
+    def num_parameters(self) -> int:
+        """Count trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def masked_softmax(scores: Tensor, mask: Tensor) -> Tensor:
+    """Softmax over the last dim where mask is True; exact zeros elsewhere.
+
+    mask broadcasts against scores. A row with no True entry gives all zeros
+    instead of NaN.
+    """
+    scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return torch.nan_to_num(weights, nan=0.0)

@@ -1,0 +1,226 @@
+"""The registry: one explicit dict from CLI name to model, config, presets and history.
+
+Its keys are the CLI vocabulary (`--arch`). `seqcli archs` and `seqcli evolution`
+print from it, so the history table and the code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqcli.errors import unknown
+from seqcli.models.attentional import Bahdanau, BahdanauConfig, Luong, LuongConfig
+from seqcli.models.base import ModelConfig, Seq2Seq
+from seqcli.models.feedforward import FeedForward, FeedForwardConfig
+from seqcli.models.recurrent import RecurrentConfig, RecurrentSeq2Seq
+from seqcli.models.transformer import Transformer, TransformerConfig
+
+SIZES = ("tiny", "small", "base")
+
+
+@dataclass(frozen=True)
+class History:
+    """An architecture's place in the evolution (the seeds' table)."""
+
+    stage: str  # the row of the evolution table it illustrates
+    year: int
+    paper: str
+    key_idea: str
+    features: str  # key features
+    challenge: str  # the weakness it left
+    next_fix: str  # what the next stage brought
+
+
+@dataclass(frozen=True)
+class TrainDefaults:
+    """Per-family optimisation defaults; flags and TOML override them."""
+
+    lr: float
+    schedule: str  # "noam" | "inverse_sqrt" | "constant"
+    warmup: int
+    steps: int  # default step budget for `seqcli train`
+
+
+@dataclass(frozen=True)
+class Arch:
+    """One registry entry."""
+
+    name: str
+    family: str
+    model: type[Seq2Seq]
+    config: type[ModelConfig]
+    history: History
+    train: TrainDefaults
+    fixed: dict[str, Any] = field(default_factory=dict)  # what makes this preset this arch
+    sizes: dict[str, dict[str, Any]] = field(default_factory=dict)  # size -> overrides
+
+
+RNN_TRAIN = TrainDefaults(lr=2e-3, schedule="inverse_sqrt", warmup=200, steps=2000)
+TRANSFORMER_TRAIN = TrainDefaults(lr=2.0, schedule="noam", warmup=400, steps=2000)
+
+# Sizes aim at comparable parameter counts across architectures (see `seqcli archs`).
+RNN_SIZES = {
+    "tiny": {"d_model": 32, "hidden": 48, "layers": 1, "dropout": 0.0},
+    "small": {"d_model": 256, "hidden": 256, "layers": 1},
+    "base": {"d_model": 512, "hidden": 512, "layers": 2},
+}
+
+REGISTRY: dict[str, Arch] = {
+    "ann": Arch(
+        name="ann",
+        family="feedforward",
+        model=FeedForward,
+        config=FeedForwardConfig,
+        history=History(
+            stage="ANN",
+            year=2003,
+            paper="Bengio et al. 2003, A Neural Probabilistic Language Model; Devlin et al. 2014",
+            key_idea="a fixed window of previous words and a bag of source words through an MLP",
+            features="feedforward structure, no memory",
+            challenge="cannot handle sequential data: no notion of order or time",
+            next_fix="RNNs carry a hidden state from step to step",
+        ),
+        train=RNN_TRAIN,
+        sizes={
+            "tiny": {"d_model": 32, "hidden": 64, "context": 3, "dropout": 0.0},
+            "small": {"d_model": 256, "hidden": 768, "context": 4},
+            "base": {"d_model": 512, "hidden": 1536, "context": 4},
+        },
+    ),
+    "rnn": Arch(
+        name="rnn",
+        family="recurrent",
+        model=RecurrentSeq2Seq,
+        config=RecurrentConfig,
+        history=History(
+            stage="RNN",
+            year=1990,
+            paper="Elman 1990, Finding Structure in Time",
+            key_idea="a tanh hidden state carried across time steps; the last one is the context",
+            features="handles sequential data, has memory",
+            challenge="long-term dependencies fade (vanishing gradients)",
+            next_fix="LSTM memory cells and gates keep information over long spans",
+        ),
+        train=RNN_TRAIN,
+        fixed={"cell": "rnn"},
+        sizes=RNN_SIZES,
+    ),
+    "lstm": Arch(
+        name="lstm",
+        family="recurrent",
+        model=RecurrentSeq2Seq,
+        config=RecurrentConfig,
+        history=History(
+            stage="LSTM",
+            year=2014,
+            paper="Sutskever, Vinyals & Le 2014, Sequence to Sequence Learning (LSTM: Hochreiter & Schmidhuber 1997)",
+            key_idea="gated memory cells; the encoder's final state is a fixed context vector",
+            features="memory cells, input/output/forget gates",
+            challenge="reads the input in one direction only",
+            next_fix="bidirectional encoders read forward and backward",
+        ),
+        train=RNN_TRAIN,
+        fixed={"cell": "lstm"},
+        sizes=RNN_SIZES,
+    ),
+    "gru": Arch(
+        name="gru",
+        family="recurrent",
+        model=RecurrentSeq2Seq,
+        config=RecurrentConfig,
+        history=History(
+            stage="Encoder-Decoder",
+            year=2014,
+            paper="Cho et al. 2014, Learning Phrase Representations using RNN Encoder-Decoder",
+            key_idea="GRU encoder-decoder; the fixed context vector is fed to every decoder step",
+            features="separate encoding and decoding phases, variable-length input and output",
+            challenge="one fixed-size vector must hold the whole source sentence",
+            next_fix="attention lets the decoder look back at every source position",
+        ),
+        train=RNN_TRAIN,
+        fixed={"cell": "gru", "feed_context": True},
+        sizes=RNN_SIZES,
+    ),
+    "birnn": Arch(
+        name="birnn",
+        family="recurrent",
+        model=RecurrentSeq2Seq,
+        config=RecurrentConfig,
+        history=History(
+            stage="Bidirectional RNN",
+            year=1997,
+            paper="Schuster & Paliwal 1997, Bidirectional Recurrent Neural Networks",
+            key_idea="forward and backward encoders; both final states form the context",
+            features="processes the input forward and backward",
+            challenge="still squeezes the sentence into one fixed context vector",
+            next_fix="an encoder-decoder with attention reads all encoder states",
+        ),
+        train=RNN_TRAIN,
+        fixed={"cell": "gru", "bidirectional": True, "feed_context": True},
+        sizes=RNN_SIZES,
+    ),
+    "bahdanau": Arch(
+        name="bahdanau",
+        family="attention",
+        model=Bahdanau,
+        config=BahdanauConfig,
+        history=History(
+            stage="Encoder-Decoder with Attention",
+            year=2014,
+            paper="Bahdanau, Cho & Bengio 2014, Neural Machine Translation by Jointly Learning to Align and Translate",
+            key_idea="additive attention: a context vector per target word from all encoder states",
+            features="dynamic focus on the input, better context handling on long sentences",
+            challenge="sequential recurrence: slow to train, hard to parallelise",
+            next_fix="the Transformer replaces recurrence with self-attention",
+        ),
+        train=RNN_TRAIN,
+        sizes=RNN_SIZES,
+    ),
+    "luong": Arch(
+        name="luong",
+        family="attention",
+        model=Luong,
+        config=LuongConfig,
+        history=History(
+            stage="Encoder-Decoder with Attention",
+            year=2015,
+            paper="Luong, Pham & Manning 2015, Effective Approaches to Attention-based NMT",
+            key_idea="multiplicative (dot/general/concat) global attention with input feeding",
+            features="cheaper scores than additive attention; attention after the LSTM step",
+            challenge="still recurrent: computation grows step by step",
+            next_fix="the Transformer attends in parallel over all positions",
+        ),
+        train=RNN_TRAIN,
+        sizes=RNN_SIZES,
+    ),
+    "transformer": Arch(
+        name="transformer",
+        family="transformer",
+        model=Transformer,
+        config=TransformerConfig,
+        history=History(
+            stage="Transformer",
+            year=2017,
+            paper="Vaswani et al. 2017, Attention Is All You Need",
+            key_idea="multi-head scaled dot-product self-attention, positional encoding, no recurrence",
+            features="self-attention, parallel processing over positions",
+            challenge="needs substantial compute and data; attention cost grows with length squared",
+            next_fix="(the end of this evolution: scaling attention up)",
+        ),
+        train=TRANSFORMER_TRAIN,
+        sizes={
+            "tiny": {"d_model": 32, "heads": 2, "layers": 1, "ffn": 64, "dropout": 0.0},
+            "small": {"d_model": 256, "heads": 4, "layers": 3, "ffn": 1024},
+            "base": {"d_model": 512, "heads": 8, "layers": 6, "ffn": 2048},
+        },
+    ),
+}
+
+
+def get_arch(name: str) -> Arch:
+    """Look an architecture up by CLI name; unknown names list the valid ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise unknown("architecture", name, REGISTRY) from None
