@@ -1,4 +1,4 @@
-"""`seqcli compare`."""
+"""`seqcli compare` and `seqcli evolution`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,46 @@
-"""`seqcli info`."""
+"""`seqcli archs`: the architectures the registry knows, with their history."""
 
 from __future__ import annotations
 
-from seqcli.cli import app  # noqa: F401
+import json
+from typing import Annotated
+
+import typer
+
+from seqcli.cli import app
+from seqcli.cli.common import Json
+
+
+@app.command()
+def archs(
+    size: Annotated[str, typer.Option(help="Size preset to count parameters at: tiny | small | base.")] = "small",
+    vocab: Annotated[int, typer.Option(help="Vocabulary size per side assumed for the parameter count.")] = 8000,
+    json_out: Json = False,
+) -> None:
+    """List every architecture: family, year, parameters, attention, key idea."""
+    from rich.table import Table
+
+    from seqcli.config import make_model_config
+    from seqcli.models.registry import REGISTRY, SIZES
+    from seqcli.errors import unknown
+    from seqcli.render import stdout_console
+
+    if size not in SIZES:
+        raise unknown("size", size, SIZES)
+    rows = []
+    for name, arch in REGISTRY.items():
+        model = arch.model(make_model_config(name, size, vocab, vocab))
+        rows.append({"name": name, "family": arch.family, "year": arch.history.year,
+                     "parameters": model.num_parameters(), "attention": model.has_attention,
+                     "key_idea": arch.history.key_idea, "paper": arch.history.paper})
+    if json_out:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"seqcli architectures (size {size}, vocabulary {vocab:,} per side)")
+    for col, kw in (("name", {"style": "bold"}), ("family", {}), ("year", {"justify": "right"}),
+                    ("params", {"justify": "right"}), ("attention", {}), ("key idea", {"overflow": "fold"})):
+        table.add_column(col, **kw)
+    for r in rows:
+        table.add_row(r["name"], r["family"], str(r["year"]), f"{r['parameters'] / 1e6:.2f}M",
+                      "yes" if r["attention"] else "no", r["key_idea"])
+    stdout_console().print(table)

@@ -1,5 +1,105 @@
-"""`seqcli translate`."""
+"""`seqcli translate`: sentences in (stdin, arguments or a file), one translation per line out."""
 
 from __future__ import annotations
 
-from seqcli.cli import app  # noqa: F401
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqcli.cli import app
+from seqcli.cli.common import Device, ModelRun
+
+
+@app.command()
+def translate(
+    sentences: Annotated[list[str] | None, typer.Argument(help="Sentences to translate (default: lines on stdin).")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", "-i", help="Read lines from this file.")] = None,
+    model: ModelRun = None,
+    beam: Annotated[int, typer.Option(min=1, help="Beam size (1 = greedy).")] = 1,
+    alpha: Annotated[float, typer.Option(min=0.0, help="Length penalty α (GNMT), for beam search.")] = 0.6,
+    n_best: Annotated[int, typer.Option("--n-best", min=1, help="Print the N best, tab-separated with scores.")] = 1,
+    max_len: Annotated[int | None, typer.Option("--max-len", min=1, help="Longest output in tokens (default: 2 × source + 10).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line: tokens, score, attention.")] = False,
+    device: Device = "auto",
+) -> None:
+    """Translate sentences with a trained run; exactly one output line per input line."""
+    from seqcli.device import resolve_device
+    from seqcli.errors import SeqcliError
+    from seqcli.render import note
+    from seqcli.runs import load_run
+    from seqcli.textio import iter_lines, split_lines
+
+    if n_best > beam:
+        raise SeqcliError(f"--n-best {n_best} needs --beam of at least {n_best}")
+    run = load_run(model, device=resolve_device(device))
+    if model is None:
+        note(f"using {run.path}")
+    options = dict(beam=beam, alpha=alpha, n_best=n_best, max_len=max_len)
+    if sentences:
+        _emit(run, sentences, options, json_out)
+    elif input_file is not None:
+        try:
+            data = input_file.read_bytes()
+        except OSError as e:
+            raise SeqcliError(f"cannot read --input {input_file}: {e.strerror}") from None
+        _emit(run, split_lines(data), options, json_out, progress=True)
+    elif sys.stdin.isatty():
+        for line in iter_lines(sys.stdin.buffer):  # answer each line as it is typed
+            _emit(run, [line], options, json_out)
+    else:
+        _emit(run, split_lines(sys.stdin.buffer.read()), options, json_out, progress=True)
+
+
+def _emit(run: object, lines: list[str], options: dict, json_out: bool, progress: bool = False) -> None:
+    from seqcli.decode import translate as decode_lines
+    from seqcli.render import note
+    from seqcli.textio import clean_line, one_line
+
+    cleaned = [clean_line(line) for line in lines]
+    bar = _progress(len(cleaned)) if progress and len(cleaned) > 50 and sys.stderr.isatty() else None
+    try:
+        results = decode_lines(run, cleaned, on_warning=note,
+                               on_batch=(lambda n: bar[0].advance(bar[1], n)) if bar else None, **options)
+    finally:
+        if bar:
+            bar[0].stop()
+    out = sys.stdout
+    for source, result in zip(cleaned, results, strict=True):
+        if json_out:
+            out.write(json.dumps(_as_json(run, source, result), ensure_ascii=False) + "\n")
+        elif result.nbest:
+            out.write("\t".join(f"{one_line(text)}\t{score:.4f}" for text, score in result.nbest) + "\n")
+        else:
+            out.write(one_line(result.text) + "\n")
+    out.flush()
+
+
+def _progress(total: int) -> tuple:
+    from rich.progress import Progress
+
+    from seqcli.render import stderr_console
+
+    p = Progress(console=stderr_console(), transient=True)
+    p.start()
+    return p, p.add_task("translating", total=total)
+
+
+def _as_json(run: object, source: str, result: object) -> dict:
+    """Tokens, score and head-averaged cross-attention per layer for one sentence."""
+    from seqcli.decode import attention_maps
+
+    r = result  # decode.Translation
+    tgt_tok = run.tgt_tok  # type: ignore[attr-defined]
+    record = {"source": source, "translation": r.text, "score": round(r.score, 4),  # type: ignore[attr-defined]
+              "src_tokens": [run.src_tok.id_to_token(i) for i in r.src_ids] + ["<eos>"],  # type: ignore[attr-defined]
+              "tokens": [tgt_tok.id_to_token(i) for i in r.ids] + ["<eos>"], "attention": {}}  # type: ignore[attr-defined]
+    if r.nbest:  # type: ignore[attr-defined]
+        record["nbest"] = [{"translation": t, "score": round(s, 4)} for t, s in r.nbest]  # type: ignore[attr-defined]
+    if r.src_ids and run.model.has_attention:  # type: ignore[attr-defined]
+        _, maps = attention_maps(run.model, r.src_ids, r.ids)  # type: ignore[attr-defined]
+        record["attention"] = {name: [[round(x, 4) for x in row] for row in m[0].float().mean(0).tolist()]
+                               for name, m in maps.items() if name.startswith("cross")}
+    return record
