@@ -1,8 +1,310 @@
-"""PLACEHOLDER: being written; replaced by the real model."""
+"""The Transformer (Vaswani et al. 2017, Attention Is All You Need).
+
+No recurrence: the encoder and decoder are stacks of multi-head attention and
+position-wise feed-forward layers (3.1), so every position of a sentence is
+processed in parallel. Order enters only through sinusoidal positional encodings
+added to the scaled embeddings (3.4, 3.5). The decoder's self-attention is causal
+(each position sees only earlier ones) and a second attention looks at the
+encoder's output (3.2.3).
+
+Incremental decoding keeps each decoder layer's self-attention keys and values in
+an explicit `KeyValueCache`; the encoder-decoder keys and values are projected once
+per sentence in `encode` and kept in `TransformerMemory`.
+"""
+
+from __future__ import annotations
+
+import math
 from dataclasses import dataclass
-from seqcli.models.base import ModelConfig, Seq2Seq
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqcli.attention import Attended, MultiHeadAttention
+from seqcli.errors import SeqcliError
+from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
+
+
 @dataclass(frozen=True)
 class TransformerConfig(ModelConfig):
-    pass
+    """Transformer hyper-parameters; defaults are the paper's base model (Table 3)."""
+
+    d_model: int = 512
+    heads: int = 8
+    layers: int = 6  # encoder and decoder layers, unless set apart below
+    enc_layers: int | None = None  # None = layers
+    dec_layers: int | None = None  # None = layers
+    ffn: int = 2048  # inner width of the position-wise feed-forward network (d_ff)
+    dropout: float = 0.1  # P_drop: sublayer outputs, embedding sums, attention, FFN
+    pre_norm: bool = False  # False: LayerNorm(x + Sublayer(x)) as in the paper
+    tie_embeddings: bool = True  # target embedding = pre-softmax projection (3.4)
+
+    def __post_init__(self) -> None:
+        if self.heads < 1 or self.d_model % self.heads:
+            raise SeqcliError(
+                f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})"
+            )
+        for name in ("layers", "enc_layers", "dec_layers", "ffn", "max_len"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SeqcliError(f"{name} must be at least 1, got {value}")
+
+    @property
+    def encoder_layers(self) -> int:
+        """Number of encoder layers."""
+        return self.layers if self.enc_layers is None else self.enc_layers
+
+    @property
+    def decoder_layers(self) -> int:
+        """Number of decoder layers."""
+        return self.layers if self.dec_layers is None else self.dec_layers
+
+
+@dataclass(kw_only=True)
+class TransformerMemory(Memory):
+    """The encoded source, ready for every decoder layer.
+
+    keys, values: per decoder layer, that layer's encoder-decoder attention keys and
+        values [B, H, S, Dh], projected once here so decoding steps never redo it.
+    """
+
+    keys: tuple[Tensor, ...]
+    values: tuple[Tensor, ...]
+
+
+@dataclass
+class KeyValueCache(State):
+    """Self-attention keys and values of the target positions decoded so far.
+
+    keys, values: per decoder layer, [B, H, t, Dh]; t grows by one per step.
+    """
+
+    keys: tuple[Tensor, ...]
+    values: tuple[Tensor, ...]
+
+    @property
+    def length(self) -> int:
+        """Number of target positions in the cache (t)."""
+        return self.keys[0].size(2)
+
+
+def positional_encoding(length: int, d_model: int) -> Tensor:
+    """Sinusoidal position encodings [length, D] (3.5).
+
+    PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same): each
+    dimension is a sinusoid of its own wavelength, from 2π to 10000·2π, so a fixed
+    offset k is a linear map of the encoding and nothing needs to be learned.
+    """
+    position = torch.arange(length, dtype=torch.float32)[:, None]  # [L, 1]
+    # 1 / 10000^(2i/d) for the even dimensions 2i, in log space for precision.
+    rate = torch.exp(
+        torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model)
+    )
+    angle = position * rate  # [L, 1] * [D/2] -> [L, D/2]
+    encoding = torch.zeros(length, d_model)
+    encoding[:, 0::2] = torch.sin(angle)
+    encoding[:, 1::2] = torch.cos(angle[:, : d_model // 2])  # odd d_model: one fewer cosine
+    return encoding
+
+
+class PositionwiseFeedForward(nn.Module):
+    """FFN(x) = max(0, x W1 + b1) W2 + b2, the same at every position (3.3)."""
+
+    def __init__(self, d_model: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.inner = nn.Linear(d_model, ffn)  # W1, b1
+        self.outer = nn.Linear(ffn, d_model)  # W2, b2
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Transform x [B, T, D] position by position: [B, T, D] -> [B, T, F] -> [B, T, D]."""
+        return self.outer(self.dropout(F.relu(self.inner(x))))
+
+
+class Residual(nn.Module):
+    """Residual connection and layer norm around one sublayer (3.1, 5.4).
+
+    post-LN (the paper): LayerNorm(x + Dropout(Sublayer(x))).
+    pre-LN: x + Dropout(Sublayer(LayerNorm(x))); trains more stably without warmup,
+    and needs one final LayerNorm after the stack.
+    Use as `x = r.after(x, sublayer(r.before(x)))`.
+    """
+
+    def __init__(self, d_model: int, dropout: float, pre_norm: bool) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.pre_norm = pre_norm
+
+    def before(self, x: Tensor) -> Tensor:
+        """The sublayer's input: x, normalised first under pre-LN."""
+        return self.norm(x) if self.pre_norm else x
+
+    def after(self, x: Tensor, sublayer_out: Tensor) -> Tensor:
+        """Add the sublayer's output to the residual stream (normalising under post-LN)."""
+        y = x + self.dropout(sublayer_out)
+        return y if self.pre_norm else self.norm(y)
+
+
+class EncoderLayer(nn.Module):
+    """One encoder layer (3.1): self-attention, then the position-wise FFN."""
+
+    def __init__(self, c: TransformerConfig) -> None:
+        super().__init__()
+        self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.dropout)
+        self.feed_forward = PositionwiseFeedForward(c.d_model, c.ffn, c.dropout)
+        self.attention_residual = Residual(c.d_model, c.dropout, c.pre_norm)
+        self.ffn_residual = Residual(c.d_model, c.dropout, c.pre_norm)
+
+    def forward(self, x: Tensor, mask: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
+        """Encode x [B, S, D] (mask [B, S]); return it and the weights [B, H, S, S] if asked."""
+        r = self.attention_residual
+        attended = self.self_attention(r.before(x), key_mask=mask, need_weights=need_weights)
+        x = r.after(x, attended.output)
+        x = self.ffn_residual.after(x, self.feed_forward(self.ffn_residual.before(x)))
+        return x, attended.weights
+
+
+class DecoderLayer(nn.Module):
+    """One decoder layer (3.1): causal self-attention, encoder-decoder attention, FFN."""
+
+    def __init__(self, c: TransformerConfig) -> None:
+        super().__init__()
+        self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.dropout)
+        self.cross_attention = MultiHeadAttention(c.d_model, c.heads, c.dropout)
+        self.feed_forward = PositionwiseFeedForward(c.d_model, c.ffn, c.dropout)
+        self.self_residual = Residual(c.d_model, c.dropout, c.pre_norm)
+        self.cross_residual = Residual(c.d_model, c.dropout, c.pre_norm)
+        self.ffn_residual = Residual(c.d_model, c.dropout, c.pre_norm)
+
+    def forward(
+        self,
+        x: Tensor,
+        source: tuple[Tensor, Tensor],
+        source_mask: Tensor,
+        cache: tuple[Tensor, Tensor] | None,
+        need_weights: bool,
+    ) -> tuple[Tensor, Attended, Attended]:
+        """Decode x [B, T, D] against the source's keys/values [B, H, S, Dh].
+
+        cache: this layer's self-attention keys/values of earlier target positions.
+        Returns x, the self-attention (its keys/values are the new cache) and the
+        encoder-decoder attention.
+        """
+        r = self.self_residual
+        own = self.self_attention(r.before(x), causal=True, cache=cache, need_weights=need_weights)
+        x = r.after(x, own.output)
+        r = self.cross_residual
+        cross = self.cross_attention(
+            r.before(x), projected=source, key_mask=source_mask, need_weights=need_weights
+        )
+        x = r.after(x, cross.output)
+        x = self.ffn_residual.after(x, self.feed_forward(self.ffn_residual.before(x)))
+        return x, own, cross
+
+
 class Transformer(Seq2Seq):
-    pass
+    """Encoder-decoder Transformer (Vaswani et al. 2017, section 3)."""
+
+    has_attention = True
+    attention_maps = ("cross", "encoder-self", "decoder-self")
+    config: TransformerConfig
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.src_embed = nn.Embedding(c.src_vocab, c.d_model)
+        self.tgt_embed = nn.Embedding(c.tgt_vocab, c.d_model)
+        # A fixed table, rebuilt from the config on load: not saved with the weights.
+        self.register_buffer(
+            "positions", positional_encoding(c.max_len, c.d_model), persistent=False
+        )
+        self.embed_dropout = nn.Dropout(c.dropout)
+        self.encoder = nn.ModuleList(EncoderLayer(c) for _ in range(c.encoder_layers))
+        self.decoder = nn.ModuleList(DecoderLayer(c) for _ in range(c.decoder_layers))
+        # Pre-LN leaves the residual stream unnormalised: close each stack with a norm.
+        self.encoder_norm = nn.LayerNorm(c.d_model) if c.pre_norm else nn.Identity()
+        self.decoder_norm = nn.LayerNorm(c.d_model) if c.pre_norm else nn.Identity()
+        self.generator = nn.Linear(c.d_model, c.tgt_vocab)  # the pre-softmax projection
+        self._init_weights()
+        if c.tie_embeddings:
+            self.generator.weight = self.tgt_embed.weight  # one parameter, two uses (3.4)
+
+    def _init_weights(self) -> None:
+        """Glorot-uniform matrices, zero biases, embeddings N(0, 1/d_model).
+
+        The embedding scale makes √d_model · embedding unit-variance, comparable to
+        the positional encoding, and keeps tied output logits near unit scale.
+        """
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+        for embed in (self.src_embed, self.tgt_embed):
+            nn.init.normal_(embed.weight, std=self.config.d_model**-0.5)
+
+    def _embed(self, embed: nn.Embedding, tokens: Tensor, offset: int = 0) -> Tensor:
+        """Embed tokens [B, T] at positions offset.. : √d_model · E[x] + PE, then dropout (3.4, 5.4)."""
+        end = offset + tokens.size(1)
+        if end > self.config.max_len:
+            raise SeqcliError(
+                f"sequence of {end} tokens is longer than max_len {self.config.max_len}"
+            )
+        x = embed(tokens) * math.sqrt(self.config.d_model)  # [B, T, D]
+        return self.embed_dropout(x + self.positions[offset:end])  # [B, T, D] + [T, D]
+
+    def encode(
+        self, src: Tensor, src_mask: Tensor, need_weights: bool = False
+    ) -> TransformerMemory:
+        """Encode src [B, S] (mask [B, S]) and project each decoder layer's source keys/values."""
+        x = self._embed(self.src_embed, src)
+        attention: dict[str, Tensor] = {}
+        for i, layer in enumerate(self.encoder):
+            x, weights = layer(x, src_mask, need_weights)
+            if weights is not None:
+                attention[f"encoder-self.{i}"] = weights  # [B, H, S, S]
+        x = self.encoder_norm(x)  # [B, S, D]
+        projected = [layer.cross_attention.keys_values(x) for layer in self.decoder]
+        return TransformerMemory(
+            mask=src_mask,
+            attention=attention,
+            keys=tuple(k for k, _ in projected),
+            values=tuple(v for _, v in projected),
+        )
+
+    def decode(
+        self,
+        memory: Memory,
+        tgt_in: Tensor,
+        state: State | None = None,
+        need_weights: bool = False,
+    ) -> Step:
+        """Score the next token after each position of tgt_in [B, T].
+
+        state=None: the whole prefix at once under the causal mask (teacher forcing).
+        A KeyValueCache: go on from its t positions (positions t .. t+T-1).
+        Either way the returned state caches every position seen so far.
+        """
+        if not isinstance(memory, TransformerMemory):
+            raise TypeError(
+                f"Transformer.decode needs a TransformerMemory, got {type(memory).__name__}"
+            )
+        if state is not None and not isinstance(state, KeyValueCache):
+            raise TypeError(f"Transformer.decode needs a KeyValueCache, got {type(state).__name__}")
+        x = self._embed(self.tgt_embed, tgt_in, offset=0 if state is None else state.length)
+        keys: list[Tensor] = []
+        values: list[Tensor] = []
+        attention: dict[str, Tensor] = {}
+        for i, layer in enumerate(self.decoder):
+            cache = None if state is None else (state.keys[i], state.values[i])
+            source = (memory.keys[i], memory.values[i])
+            x, own, cross = layer(x, source, memory.mask, cache, need_weights)
+            keys.append(own.keys)
+            values.append(own.values)
+            if own.weights is not None and cross.weights is not None:
+                attention[f"decoder-self.{i}"] = own.weights  # [B, H, T, t + T]
+                attention[f"cross.{i}"] = cross.weights  # [B, H, T, S]
+        logits = self.generator(self.decoder_norm(x))  # [B, T, D] -> [B, T, V]
+        return Step(logits, KeyValueCache(tuple(keys), tuple(values)), attention)

@@ -1,0 +1,290 @@
+"""The Transformer and multi-head attention: held to PyTorch's reference, the paper's
+formulas, and to themselves (fast vs explicit path, parallel vs incremental decoding)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_model, save_model
+from torch import Tensor, nn
+
+from seqcli.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
+from seqcli.errors import SeqcliError
+from seqcli.models.base import PAD
+from seqcli.models.transformer import (
+    KeyValueCache,
+    Transformer,
+    TransformerConfig,
+    TransformerMemory,
+    positional_encoding,
+)
+
+D, H = 16, 4
+
+
+def tiny(pre_norm: bool = False, tie: bool = True, **kw: object) -> Transformer:
+    """A seeded 2-layer model small enough for many tests per second."""
+    torch.manual_seed(0)
+    c = TransformerConfig(
+        src_vocab=30,
+        tgt_vocab=40,
+        d_model=D,
+        heads=H,
+        layers=2,
+        ffn=32,
+        dropout=0.0,
+        max_len=64,
+        pre_norm=pre_norm,
+        tie_embeddings=tie,
+        **kw,  # type: ignore[arg-type]
+    )
+    return Transformer(c).eval()
+
+
+def batch(seed: int = 1) -> tuple[Tensor, Tensor, Tensor]:
+    """src [3, 7] with padded rows, its mask, and tgt_in [3, 6]."""
+    g = torch.Generator().manual_seed(seed)
+    src = torch.randint(4, 30, (3, 7), generator=g)
+    lengths = torch.tensor([7, 4, 1])
+    mask = torch.arange(7)[None, :] < lengths[:, None]
+    src = src.masked_fill(~mask, PAD)
+    tgt = torch.randint(4, 40, (3, 6), generator=g)
+    return src, mask, tgt
+
+
+def copy_into(ours: MultiHeadAttention, ref: nn.MultiheadAttention) -> None:
+    """Give our module the reference module's weights."""
+    wq, wk, wv = ref.in_proj_weight.chunk(3)
+    bq, bk, bv = ref.in_proj_bias.chunk(3)
+    with torch.no_grad():
+        for linear, w, b in ((ours.query, wq, bq), (ours.key, wk, bk), (ours.value, wv, bv)):
+            linear.weight.copy_(w)
+            linear.bias.copy_(b)
+        ours.out.weight.copy_(ref.out_proj.weight)
+        ours.out.bias.copy_(ref.out_proj.bias)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_mha_matches_torch_with_key_padding(need_weights: bool) -> None:
+    torch.manual_seed(0)
+    ref = nn.MultiheadAttention(D, H, batch_first=True).eval()
+    ours = MultiHeadAttention(D, H).eval()
+    copy_into(ours, ref)
+    query, memory = torch.randn(2, 5, D), torch.randn(2, 6, D)
+    key_mask = torch.tensor([[True] * 6, [True] * 3 + [False] * 3])
+    expected, expected_w = ref(
+        query, memory, memory, key_padding_mask=~key_mask, average_attn_weights=False
+    )
+    got = ours(query, memory, key_mask=key_mask, need_weights=need_weights)
+    torch.testing.assert_close(got.output, expected, atol=1e-5, rtol=1e-5)
+    if need_weights:
+        assert got.weights is not None
+        torch.testing.assert_close(got.weights, expected_w, atol=1e-6, rtol=1e-5)
+        assert (got.weights[1, :, :, 3:] == 0).all()  # exactly zero on padding
+    else:
+        assert got.weights is None
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_mha_matches_torch_with_causal_and_padding_masks(need_weights: bool) -> None:
+    torch.manual_seed(1)
+    ref = nn.MultiheadAttention(D, H, batch_first=True).eval()
+    ours = MultiHeadAttention(D, H).eval()
+    copy_into(ours, ref)
+    x = torch.randn(2, 5, D)
+    key_mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    future = torch.ones(5, 5, dtype=torch.bool).triu(1)  # torch: True = not allowed
+    expected, expected_w = ref(
+        x, x, x, key_padding_mask=~key_mask, attn_mask=future, average_attn_weights=False
+    )
+    for padded in (key_mask, None):  # with padding: explicit mask; without: is_causal kernel
+        got = ours(x, key_mask=padded, causal=True, need_weights=need_weights)
+        rows = slice(None) if padded is not None else slice(0, 1)  # row 1 of ref saw padding
+        torch.testing.assert_close(got.output[rows], expected[rows], atol=1e-5, rtol=1e-5)
+        if need_weights:
+            assert got.weights is not None
+            torch.testing.assert_close(got.weights[rows], expected_w[rows], atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("past", [0, 3])
+@pytest.mark.parametrize("queries", [1, 4])
+def test_fast_and_explicit_paths_agree(past: int, queries: int) -> None:
+    torch.manual_seed(2)
+    keys_len = past + queries
+    q, k, v = (
+        torch.randn(2, H, queries, 8),
+        torch.randn(2, H, keys_len, 8),
+        torch.randn(2, H, keys_len, 8),
+    )
+    key_mask = (torch.arange(keys_len) < torch.tensor([[keys_len], [max(1, keys_len - 2)]]))[
+        :, None, None, :
+    ]
+    for mask in (None, key_mask):
+        for causal in (False, True):
+            fast, none = scaled_dot_product_attention(q, k, v, mask, causal, need_weights=False)
+            slow, weights = scaled_dot_product_attention(q, k, v, mask, causal, need_weights=True)
+            assert none is None and weights is not None
+            torch.testing.assert_close(fast, slow, atol=1e-5, rtol=0)
+            torch.testing.assert_close(weights.sum(-1), torch.ones(2, H, queries))
+            if causal:  # query i (at position past + i) never sees a later key
+                assert (weights.masked_select(~causal_mask(queries, keys_len)) == 0).all()
+
+
+def test_causal_mask_aligns_queries_with_the_last_positions() -> None:
+    mask = causal_mask(2, 4)  # two new queries after two cached keys
+    assert mask.tolist() == [[True, True, True, False], [True, True, True, True]]
+
+
+@pytest.mark.parametrize("pre_norm", [False, True])
+def test_incremental_decoding_matches_the_whole_prefix(pre_norm: bool) -> None:
+    model = tiny(pre_norm=pre_norm)
+    src, mask, tgt = batch()
+    memory = model.encode(src, mask)
+    whole = model.decode(memory, tgt)
+    assert isinstance(whole.state, KeyValueCache) and whole.state.length == tgt.size(1)
+    # One token at a time, then chunks of several tokens after a cache.
+    for chunks in ([1] * 6, [2, 1, 3]):
+        state, logits, start = None, [], 0
+        for size in chunks:
+            step = model.decode(memory, tgt[:, start : start + size], state)
+            state, start = step.state, start + size
+            logits.append(step.logits)
+        torch.testing.assert_close(torch.cat(logits, dim=1), whole.logits, atol=1e-5, rtol=1e-5)
+    assert isinstance(state, KeyValueCache)
+    for mine, theirs in zip(state.keys, whole.state.keys, strict=True):
+        torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("pre_norm", [False, True])
+def test_later_target_tokens_never_change_earlier_logits(pre_norm: bool) -> None:
+    model = tiny(pre_norm=pre_norm)
+    src, mask, tgt = batch()
+    memory = model.encode(src, mask)
+    changed = tgt.clone()
+    changed[:, 3:] = torch.randint(4, 40, (3, 3), generator=torch.Generator().manual_seed(9))
+    before, after = model.decode(memory, tgt).logits, model.decode(memory, changed).logits
+    torch.testing.assert_close(after[:, :3], before[:, :3], atol=1e-6, rtol=0)
+    assert not torch.allclose(after[:, 3:], before[:, 3:])  # the change did reach the model
+
+
+def test_source_padding_does_not_change_logits() -> None:
+    model = tiny()
+    src, mask, tgt = batch()
+    wider = torch.cat([src, torch.full((3, 3), PAD)], dim=1)
+    wider_mask = torch.cat([mask, torch.zeros(3, 3, dtype=torch.bool)], dim=1)
+    plain = model.decode(model.encode(src, mask), tgt).logits
+    padded = model.decode(model.encode(wider, wider_mask), tgt).logits
+    torch.testing.assert_close(padded, plain, atol=1e-5, rtol=1e-5)
+
+
+def test_attention_maps_are_named_shaped_and_only_when_asked() -> None:
+    model = tiny()
+    src, mask, tgt = batch()
+    assert model.encode(src, mask).attention == {}
+    assert model.decode(model.encode(src, mask), tgt).attention == {}
+    memory = model.encode(src, mask, need_weights=True)
+    step = model.decode(memory, tgt, need_weights=True)
+    assert set(memory.attention) == {"encoder-self.0", "encoder-self.1"}
+    assert set(step.attention) == {"decoder-self.0", "decoder-self.1", "cross.0", "cross.1"}
+    assert step.attention["cross.1"].shape == (3, H, 6, 7)
+    assert step.attention["decoder-self.0"].shape == (3, H, 6, 6)
+    assert (step.attention["cross.0"][1, :, :, 4:] == 0).all()  # padding gets no weight
+    torch.testing.assert_close(step.attention["cross.0"].sum(-1), torch.ones(3, H, 6))
+    assert {name.split(".")[0] for name in {**memory.attention, **step.attention}} == set(
+        model.attention_maps
+    )
+
+
+def test_select_reorders_memory_and_cache_like_the_batch() -> None:
+    model = tiny()
+    src, mask, tgt = batch()
+    memory = model.encode(src, mask)
+    first = model.decode(memory, tgt[:, :3])
+    index = torch.tensor([2, 0, 0])
+    picked = memory.select(index)
+    assert isinstance(picked, TransformerMemory)
+    step = model.decode(picked, tgt[index, 3:], first.state.select(index))
+    alone = model.decode(model.encode(src[index], mask[index]), tgt[index]).logits[:, 3:]
+    torch.testing.assert_close(step.logits, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_tied_embeddings_share_one_parameter() -> None:
+    tied, untied = tiny(tie=True), tiny(tie=False)
+    assert tied.generator.weight is tied.tgt_embed.weight
+    assert untied.generator.weight is not untied.tgt_embed.weight
+    assert untied.num_parameters() - tied.num_parameters() == 40 * D
+    src, mask, tgt = batch()
+    unused = torch.ones(40, dtype=torch.bool)
+    unused[tgt.unique()] = False  # tokens never fed to the decoder
+    for model in (tied, untied):
+        model(src, mask, tgt).logsumexp(-1).sum().backward()
+    # Rows of tokens never embedded still learn, through the output projection.
+    assert untied.tgt_embed.weight.grad[unused].abs().sum() == 0
+    assert tied.tgt_embed.weight.grad[unused].abs().sum() > 0
+
+
+def test_tied_weights_survive_safetensors(tmp_path: Path) -> None:
+    model = tiny()
+    save_model(model, tmp_path / "model.safetensors")
+    fresh = Transformer(model.config).eval()
+    load_model(fresh, tmp_path / "model.safetensors")
+    assert fresh.generator.weight is fresh.tgt_embed.weight
+    src, mask, tgt = batch()
+    torch.testing.assert_close(fresh(src, mask, tgt), model(src, mask, tgt))
+
+
+def test_positional_encoding_follows_the_paper() -> None:
+    d_model = 10
+    table = positional_encoding(60, d_model)
+    for pos in (0, 1, 7, 59):
+        for i in range(d_model // 2):
+            angle = pos / 10000 ** (2 * i / d_model)
+            assert table[pos, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-5)
+            assert table[pos, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-5)
+    assert positional_encoding(4, 7).shape == (4, 7)  # odd widths work too
+
+
+def test_embeddings_are_scaled_and_positioned() -> None:
+    model = tiny()
+    tokens = torch.tensor([[5, 5]])
+    x = model._embed(model.tgt_embed, tokens, offset=3)
+    expected = model.tgt_embed.weight[5] * math.sqrt(D) + positional_encoding(5, D)[3:5]
+    torch.testing.assert_close(x[0], expected)
+
+
+def test_positions_past_max_len_are_a_user_error() -> None:
+    model = tiny()
+    src = torch.full((1, 65), 5)
+    with pytest.raises(SeqcliError, match="max_len"):
+        model.encode(src, torch.ones_like(src, dtype=torch.bool))
+
+
+def test_config_rejects_heads_that_do_not_divide_the_width() -> None:
+    with pytest.raises(SeqcliError, match="multiple of heads"):
+        TransformerConfig(d_model=30, heads=4)
+    assert TransformerConfig(layers=2, dec_layers=1).decoder_layers == 1
+
+
+def test_separate_layer_counts() -> None:
+    model = tiny(enc_layers=3, dec_layers=1)
+    assert len(model.encoder) == 3 and len(model.decoder) == 1
+    memory = model.encode(*batch()[:2])
+    assert len(memory.keys) == 1
+
+
+def test_a_few_steps_overfit_a_tiny_batch() -> None:
+    model = tiny().train()
+    src, mask, tgt = batch()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(30):
+        logits = model(src, mask, tgt[:, :-1])
+        loss = nn.functional.cross_entropy(logits.reshape(-1, 40), tgt[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
