@@ -21,6 +21,111 @@ from seqcli.models.base import masked_softmax
 
 # ---- RNN alignment scores (Bahdanau, Luong) --------------------------------------
 
+LUONG_SCORES = ("dot", "general", "concat")
+
+
+class AdditiveAttention(nn.Module):
+    """Additive alignment scores (Bahdanau et al. 2014, appendix A.1.2).
+
+    e_ij = v_aᵀ tanh(W_a s_{i-1} + U_a h_j): a one-layer MLP scores how well the
+    decoder state (the query) matches each annotation (the keys). U_a h_j does not
+    depend on i, so `project_keys` computes it once per sentence, in `encode`.
+    """
+
+    def __init__(self, query_size: int, key_size: int, attention_size: int) -> None:
+        super().__init__()
+        self.W_a = nn.Linear(query_size, attention_size, bias=False)
+        self.U_a = nn.Linear(key_size, attention_size)  # its bias is the MLP's bias
+        self.v_a = nn.Linear(attention_size, 1, bias=False)
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """Precompute U_a h_j: keys [B, S, Dk] -> [B, S, A]."""
+        return self.U_a(keys)
+
+    def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        """Score query [B, T, Dq] against projected keys [B, S, A]: scores [B, T, S]."""
+        # [B, T, 1, A] + [B, 1, S, A] -> [B, T, S, A]
+        hidden = torch.tanh(self.W_a(query).unsqueeze(2) + projected_keys.unsqueeze(1))
+        return self.v_a(hidden).squeeze(-1)  # [B, T, S, 1] -> [B, T, S]
+
+
+class MultiplicativeAttention(nn.Module):
+    """Luong et al. 2015, section 3.1, equation 8: the three global-attention scores.
+
+    dot      score(h_t, h̄_s) = h_tᵀ h̄_s
+    general  score(h_t, h̄_s) = h_tᵀ W_a h̄_s
+    concat   score(h_t, h̄_s) = v_aᵀ tanh(W_a [h_t; h̄_s])
+    dot and general cost one matmul per step, against a tanh MLP over every source
+    position for additive scoring. W_a h̄_s (general) and the h̄_s half of W_a [h_t; h̄_s]
+    (concat, which is additive attention with W_a split in two) do not depend on
+    t, so `project_keys` computes them once per sentence.
+    """
+
+    def __init__(self, query_size: int, key_size: int, score: str = "general") -> None:
+        super().__init__()
+        if score not in LUONG_SCORES:
+            raise ValueError(f"unknown score {score!r}; valid: {', '.join(LUONG_SCORES)}")
+        if score == "dot" and query_size != key_size:
+            raise ValueError(f"dot score needs equal widths, got {query_size} and {key_size}")
+        self.score = score
+        if score == "general":
+            self.W_a = nn.Linear(key_size, query_size, bias=False)
+        elif score == "concat":
+            self.concat = AdditiveAttention(query_size, key_size, query_size)
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """Precompute the query-independent part: keys [B, S, Dk] -> [B, S, Dq or A]."""
+        if self.score == "general":
+            return self.W_a(keys)
+        if self.score == "concat":
+            return self.concat.project_keys(keys)
+        return keys
+
+    def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        """Score query [B, T, Dq] against projected keys [B, S, Dq]: scores [B, T, S]."""
+        if self.score == "concat":
+            return self.concat(query, projected_keys)
+        # [B, T, Dq] @ [B, Dq, S] -> [B, T, S]
+        return query @ projected_keys.transpose(1, 2)
+
+
+def soft_alignment(scores: Tensor, mask: Tensor) -> Tensor:
+    """Normalise scores [B, T, S] over the real source tokens (mask [B, S]): α_ij."""
+    return masked_softmax(scores, mask[:, None, :])
+
+
+def hard_alignment(scores: Tensor, mask: Tensor, sample: bool, tau: float = 1.0) -> Tensor:
+    """Pick one source position per target step: a one-hot alignment [B, T, S].
+
+    Hard (stochastic) attention, as in Xu et al. 2015, "Show, Attend and Tell", 4.1.
+    In training (sample=True) one position is sampled from the alignment
+    distribution with the Gumbel-max trick (Jang et al. 2016): the forward pass uses
+    the one-hot sample, the backward pass the gradient of the Gumbel-softmax
+    relaxation at temperature tau (straight-through). That gives low-variance
+    gradients with no reward, baseline network or extra loss: REINFORCE would need
+    the loss inside the model, and the one training loop would stop being
+    architecture-agnostic. At inference (sample=False) the most likely position.
+    """
+    scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
+    if sample:
+        # -log(-log U) with U ~ uniform(0, 1): argmax(scores + noise) ~ softmax(scores).
+        uniform = torch.rand_like(scores).clamp(1e-20, 1.0)
+        scores = scores - torch.log(-torch.log(uniform))
+    choice = scores.argmax(dim=-1, keepdim=True)  # [B, T, 1]
+    # Multiplying by the mask keeps rows with no real token at exact zeros.
+    one_hot = torch.zeros_like(scores).scatter_(-1, choice, 1.0) * mask[:, None, :]
+    if not sample:
+        return one_hot
+    relaxed = masked_softmax(scores / tau, mask[:, None, :])
+    return one_hot + relaxed - relaxed.detach()  # value: one_hot; gradient: relaxed's
+
+
+def context_vectors(alignment: Tensor, values: Tensor) -> Tensor:
+    """Average the values [B, S, Dv] with the alignment [B, T, S]: c_i = Σ_j α_ij h_j."""
+    # [B, T, S] @ [B, S, Dv] -> [B, T, Dv]
+    return alignment @ values
+
+
 # ---- Scaled dot-product and multi-head attention (Vaswani et al. 2017) -----------
 
 
