@@ -203,7 +203,7 @@ def _multihead(x: Tensor, tokens: Sequence[str], origin: str, heads: int,
               f"context = concat·W_o: {list(context.shape)}"),
     ]
     return Explanation("multihead", list(tokens), origin,
-                       "MultiHead(Q, K, V) = Concat(head_1..head_h)·W_o, "
+                       "MultiHead = Concat(head_1…head_h)·W_o, "
                        "head_i = softmax(Q_i·K_iᵀ/√d_k)·V_i", stages,
                        weights.numpy(), context.numpy())
 
