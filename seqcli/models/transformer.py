@@ -226,10 +226,14 @@ class Transformer(Seq2Seq):
         # Pre-LN leaves the residual stream unnormalised: close each stack with a norm.
         self.encoder_norm = nn.LayerNorm(c.d_model) if c.pre_norm else nn.Identity()
         self.decoder_norm = nn.LayerNorm(c.d_model) if c.pre_norm else nn.Identity()
-        self.generator = nn.Linear(c.d_model, c.tgt_vocab)  # the pre-softmax projection
+        # The pre-softmax projection (3.4). Tied, its matrix is the target embedding
+        # itself, read at each call: the state dict then holds that tensor once
+        # (safetensors refuses two names for one storage).
+        self.output_weight = (
+            None if c.tie_embeddings else nn.Parameter(torch.empty(c.tgt_vocab, c.d_model))
+        )
+        self.output_bias = nn.Parameter(torch.zeros(c.tgt_vocab))
         self._init_weights()
-        if c.tie_embeddings:
-            self.generator.weight = self.tgt_embed.weight  # one parameter, two uses (3.4)
 
     def _init_weights(self) -> None:
         """Glorot-uniform matrices, zero biases, embeddings N(0, 1/d_model).
@@ -238,7 +242,7 @@ class Transformer(Seq2Seq):
         the positional encoding, and keeps tied output logits near unit scale.
         """
         for name, p in self.named_parameters():
-            if name.endswith("bias"):
+            if name.endswith("bias"):  # output_bias too
                 nn.init.zeros_(p)
             elif p.dim() > 1:
                 nn.init.xavier_uniform_(p)
@@ -306,5 +310,7 @@ class Transformer(Seq2Seq):
             if own.weights is not None and cross.weights is not None:
                 attention[f"decoder-self.{i}"] = own.weights  # [B, H, T, t + T]
                 attention[f"cross.{i}"] = cross.weights  # [B, H, T, S]
-        logits = self.generator(self.decoder_norm(x))  # [B, T, D] -> [B, T, V]
+        weight = self.tgt_embed.weight if self.output_weight is None else self.output_weight
+        # [B, T, D] @ [D, V] -> [B, T, V]
+        logits = F.linear(self.decoder_norm(x), weight, self.output_bias)
         return Step(logits, KeyValueCache(tuple(keys), tuple(values)), attention)
