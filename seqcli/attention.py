@@ -117,7 +117,8 @@ def hard_alignment(scores: Tensor, mask: Tensor, sample: bool, tau: float = 1.0)
     if not sample:
         return one_hot
     relaxed = masked_softmax(scores / tau, mask[:, None, :])
-    return one_hot + relaxed - relaxed.detach()  # value: one_hot; gradient: relaxed's
+    # value: exactly one_hot (x - x is 0, where (1 + x) - x need not be 1); gradient: relaxed's
+    return one_hot + (relaxed - relaxed.detach())
 
 
 def context_vectors(alignment: Tensor, values: Tensor) -> Tensor:
