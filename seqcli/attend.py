@@ -201,16 +201,16 @@ def save_image(view: View, path: str | Path, fmt: str) -> Path:
     cell = 0.45  # inches per cell, so labels stay readable
     width = max(4.0, n * (len(view.cols) * cell + 1.5))
     fig, axes = plt.subplots(1, n, figsize=(width, len(view.rows) * cell + 2), squeeze=False)
-    for ax, (title, w) in zip(axes[0], view.panels, strict=True):
+    for i, (ax, (title, w)) in enumerate(zip(axes[0], view.panels, strict=True)):
         image = ax.imshow(w, cmap="viridis", vmin=0, vmax=1, aspect="equal")
         ax.set_xticks(range(len(view.cols)), view.cols, rotation=90)
-        ax.set_yticks(range(len(view.rows)), view.rows)
+        ax.set_yticks(range(len(view.rows)), view.rows if i == 0 else [])  # shared rows
         # Ring the strongest cell of each row, as ▸ marks it in the terminal.
         ax.scatter(np.argmax(w, axis=-1), range(len(view.rows)), s=60, marker="o",
                    facecolors="none", edgecolors="red", linewidths=1.2)
         if title:
             ax.set_title(title)
-    fig.suptitle(view.title)
+    fig.suptitle("\n".join([view.title, *view.notes]))
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
     path = Path(path)
     try:
