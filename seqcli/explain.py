@@ -244,3 +244,19 @@ def render(ex: Explanation, show_values: bool | None = None) -> RenderableType:
                                               show_values=values)
                                       for h, m in enumerate(stage.heads)]))
     return Group(*parts)
+
+
+def to_json(ex: Explanation) -> dict[str, object]:
+    """The walk-through as JSON: tokens, formula, and each stage (NaN = masked -> null)."""
+
+    def matrix(m: np.ndarray | None) -> object:
+        return None if m is None else [[None if np.isnan(v) else round(float(v), 6) for v in row]
+                                       for row in m]
+
+    return {
+        "kind": ex.kind, "tokens": ex.tokens, "embeddings": ex.origin, "formula": ex.formula,
+        "stages": [{"title": s.title, "text": s.text, "shape": s.shape,
+                    "matrix": matrix(s.matrix),
+                    "heads": None if s.heads is None else [matrix(h) for h in s.heads]}
+                   for s in ex.stages],
+    }

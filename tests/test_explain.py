@@ -141,3 +141,14 @@ def test_source_embedding_is_found_by_vocabulary_size() -> None:
     assert source_embedding(toy, 20) is toy.src_embed
     with pytest.raises(SeqcliError):
         source_embedding(toy, 99)
+
+
+def test_json_marks_masked_cells_as_null(tokens: list[str]) -> None:
+    import json
+
+    from seqcli.explain import to_json
+
+    data = json.loads(json.dumps(to_json(explain("causal", tokens, fresh_embeddings(tokens)))))
+    mask = next(s for s in data["stages"] if s["title"] == "mask")["matrix"]
+    assert mask[0][1] is None and mask[1][0] is not None
+    assert data["tokens"] == tokens and data["formula"].startswith(FORMULA)
