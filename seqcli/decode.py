@@ -91,8 +91,9 @@ def beam_search(
 ) -> list[list[Hypothesis]]:
     """Beam search with a GNMT length penalty; returns the n best hypotheses per sentence.
 
-    Each step ranks the top 2*beam continuations: those ending in <eos> become
-    finished hypotheses, the best `beam` others stay alive. A sentence stops only when
+    Each step ranks the top 2*beam continuations: those ending in <eos> that rank in
+    the top `beam` become finished hypotheses, the best `beam` others stay alive (so
+    beam 1 with alpha 0 is exactly greedy search). A sentence stops only when
     no live beam can still beat its n-th best finished one — with a length penalty a
     live beam's normalised score can still rise, so stopping when the top beam ends
     would be wrong. The bound used: log-probabilities only fall, so a live beam with
@@ -145,10 +146,12 @@ def _advance(sent: _Sentence, n: int, K: int, V: int, t: int, top_s: list[float]
     """Sort one sentence's candidates into finished hypotheses and live beams."""
     alive: list[tuple[int, int, float]] = []
     at_limit = t + 1 >= sent.max_len
-    for s, i in zip(top_s, top_i, strict=True):
+    for rank, (s, i) in enumerate(zip(top_s, top_i, strict=True)):
         if s == -math.inf:
             break
         row, tok = n * K + i // V, i % V
+        if tok == EOS and rank >= K:
+            continue  # an ending only counts when it ranks among the top `beam` (so beam 1 == greedy)
         if tok == EOS or at_limit:
             ids = history[row] + ([] if tok == EOS else [tok])
             sent.finished.append(Hypothesis(ids, s, s / length_penalty(t + 1, alpha)))

@@ -1,0 +1,129 @@
+"""Decoding over the one interface: greedy, beam search, batching invariance."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqcli.config import make_model_config
+from seqcli.decode import beam_search, greedy, length_penalty, max_lengths
+from seqcli.models.base import BOS, EOS, PAD
+from seqcli.models.registry import REGISTRY, get_arch
+
+ARCHS = sorted(REGISTRY)
+
+
+def tiny_model(arch: str, vocab: int = 12, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    model = get_arch(arch).model(make_model_config(arch, "tiny", vocab, vocab))
+    # Random weights give near-uniform outputs; sharpen them so search has real choices.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(3.0)
+    return model.eval()
+
+
+def batch(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    src = torch.tensor([r + [PAD] * (width - len(r)) for r in rows])
+    return src, src != PAD
+
+
+SOURCES = [[5, 6, 7, EOS], [8, EOS], [4, 9, 10, 11, 5, 6, EOS], [7, 7, EOS]]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_beam_one_equals_greedy(arch: str) -> None:
+    model = tiny_model(arch)
+    src, mask = batch(SOURCES)
+    lens = max_lengths(mask, 50, ratio=1.0, extra=4)
+    g = greedy(model, src, mask, lens)
+    b = beam_search(model, src, mask, lens, beam=1, alpha=0.0)
+    assert [h.ids for h in g] == [hs[0].ids for hs in b]
+    for gh, bh in zip(g, b, strict=True):
+        assert gh.logprob == pytest.approx(bh[0].logprob, abs=1e-4)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("beam", [1, 4])
+def test_batched_equals_one_at_a_time(arch: str, beam: int) -> None:
+    model = tiny_model(arch)
+    src, mask = batch(SOURCES)
+    lens = max_lengths(mask, 50, ratio=1.0, extra=4)
+    together = beam_search(model, src, mask, lens, beam=beam, n_best=beam)
+    for i, row in enumerate(SOURCES):
+        s, m = batch([row])
+        alone = beam_search(model, s, m, [lens[i]], beam=beam, n_best=beam)[0]
+        assert [h.ids for h in alone] == [h.ids for h in together[i]]
+
+
+@pytest.mark.parametrize("arch", ["transformer", "bahdanau", "gru"])
+def test_wide_beam_finds_exhaustive_optimum(arch: str) -> None:
+    """A beam as wide as every prefix finds what exhaustive search scores highest."""
+    vocab, max_len, alpha = 6, 4, 0.6
+    model = tiny_model(arch, vocab=vocab, seed=3)
+    src_row = [4, 5, EOS]
+    candidates = []
+    for length in range(1, max_len + 1):
+        for ids in itertools.product(range(vocab), repeat=length):
+            # An <eos> ends a hypothesis; without one, only the length limit does.
+            if EOS not in ids[:-1] and (ids[-1] == EOS or length == max_len):
+                candidates.append(list(ids))
+    logps = sequence_logprobs(model, src_row, candidates)
+    scores = [lp / length_penalty(len(ids), alpha) for lp, ids in zip(logps, candidates, strict=True)]
+    best = max(range(len(candidates)), key=scores.__getitem__)
+    s, m = batch([src_row])
+    found = beam_search(model, s, m, [max_len], beam=vocab ** (max_len - 1), alpha=alpha)[0][0]
+    assert found.ids == [t for t in candidates[best] if t != EOS]
+    assert found.score == pytest.approx(scores[best], abs=1e-4)
+
+
+def sequence_logprobs(model: torch.nn.Module, src: list[int], seqs: list[list[int]]) -> list[float]:
+    """Teacher-forced log-probability of each sequence, all in one batch."""
+    width = max(len(q) for q in seqs)
+    s, m = batch([src] * len(seqs))
+    tgt_in = torch.tensor([[BOS] + q[:-1] + [PAD] * (width - len(q)) for q in seqs])
+    logp = F.log_softmax(model.decode(model.encode(s, m), tgt_in).logits.float(), -1)  # [N, T, V]
+    return [sum(logp[n, t, tok].item() for t, tok in enumerate(q)) for n, q in enumerate(seqs)]
+
+
+def test_n_best_sorted_and_distinct() -> None:
+    model = tiny_model("transformer")
+    src, mask = batch(SOURCES[:1])
+    hyps = beam_search(model, src, mask, [8], beam=5, n_best=5)[0]
+    scores = [h.score for h in hyps]
+    assert scores == sorted(scores, reverse=True)
+    assert len({tuple(h.ids) for h in hyps}) == len(hyps) == 5
+
+
+def test_no_steps_after_every_sentence_ends() -> None:
+    """Once every sentence has ended, decoding stops: no wasted decode calls."""
+    model = tiny_model("gru")
+    original, calls = model.decode, []
+
+    def eos_after_two(memory, tgt_in, state=None, need_weights=False):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        step = original(memory, tgt_in, state, need_weights)
+        if len(calls) >= 2:  # from the second step on, <eos> is certain
+            step.logits[..., EOS] = 1e4
+        return step
+
+    model.decode = eos_after_two  # type: ignore[method-assign]
+    src, mask = batch(SOURCES)
+    hyps = greedy(model, src, mask, [30] * len(SOURCES))
+    assert [len(h.ids) for h in hyps] == [1] * len(SOURCES)
+    assert len(calls) == 2
+    calls.clear()
+    beams = beam_search(model, src, mask, [30] * len(SOURCES), beam=3)
+    assert all(len(hs[0].ids) <= 1 for hs in beams)
+    assert len(calls) <= 3
+
+
+def test_length_penalty_gnmt() -> None:
+    assert length_penalty(1, 0.6) == pytest.approx(1.0)
+    assert length_penalty(7, 1.0) == pytest.approx(2.0)
+    assert length_penalty(10, 0.0) == 1.0
