@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 
 import numpy as np
@@ -18,6 +19,7 @@ from seqcli.explain import (
     fresh_embeddings,
     render,
     source_embedding,
+    to_json,
     words,
 )
 from seqcli.heatmap import MARK, MASKED
@@ -144,10 +146,6 @@ def test_source_embedding_is_found_by_vocabulary_size() -> None:
 
 
 def test_json_marks_masked_cells_as_null(tokens: list[str]) -> None:
-    import json
-
-    from seqcli.explain import to_json
-
     data = json.loads(json.dumps(to_json(explain("causal", tokens, fresh_embeddings(tokens)))))
     mask = next(s for s in data["stages"] if s["title"] == "mask")["matrix"]
     assert mask[0][1] is None and mask[1][0] is not None
