@@ -143,6 +143,20 @@ def test_fast_and_explicit_paths_agree(past: int, queries: int) -> None:
                 assert (weights.masked_select(~causal_mask(queries, keys_len)) == 0).all()
 
 
+def test_attention_dropout_acts_only_while_training() -> None:
+    torch.manual_seed(3)
+    attention = MultiHeadAttention(D, H, dropout=0.5)
+    x = torch.randn(2, 5, D)
+    calm = attention.eval()(x, need_weights=True)
+    torch.testing.assert_close(attention(x).output, calm.output)  # eval: no dropout
+    noisy = attention.train()(x, need_weights=True)
+    assert noisy.weights is not None and calm.weights is not None
+    torch.testing.assert_close(noisy.weights, calm.weights)  # shown weights are undropped
+    assert not torch.allclose(noisy.output, calm.output)  # but the used ones were dropped
+    with pytest.raises(SeqcliError, match="attention_dropout"):
+        TransformerConfig(attention_dropout=1.0)
+
+
 def test_causal_mask_aligns_queries_with_the_last_positions() -> None:
     mask = causal_mask(2, 4)  # two new queries after two cached keys
     assert mask.tolist() == [[True, True, True, False], [True, True, True, True]]

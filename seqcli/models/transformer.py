@@ -36,7 +36,10 @@ class TransformerConfig(ModelConfig):
     enc_layers: int | None = None  # None = layers
     dec_layers: int | None = None  # None = layers
     ffn: int = 2048  # inner width of the position-wise feed-forward network (d_ff)
-    dropout: float = 0.1  # P_drop: sublayer outputs, embedding sums, attention, FFN
+    dropout: float = 0.1  # P_drop (5.4): sublayer outputs, embedding sums; FFN inside
+    # Dropout on attention weights: not in the paper, and any makes PyTorch leave its
+    # fused attention kernel for the explicit one while training.
+    attention_dropout: float = 0.0
     pre_norm: bool = False  # False: LayerNorm(x + Sublayer(x)) as in the paper
     tie_embeddings: bool = True  # target embedding = pre-softmax projection (3.4)
 
@@ -49,6 +52,8 @@ class TransformerConfig(ModelConfig):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise SeqcliError(f"{name} must be at least 1, got {value}")
+        if not 0 <= self.attention_dropout < 1:
+            raise SeqcliError(f"attention_dropout must be in [0, 1), got {self.attention_dropout}")
 
     @property
     def encoder_layers(self) -> int:
@@ -152,7 +157,7 @@ class EncoderLayer(nn.Module):
 
     def __init__(self, c: TransformerConfig) -> None:
         super().__init__()
-        self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.dropout)
+        self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.attention_dropout)
         self.feed_forward = PositionwiseFeedForward(c.d_model, c.ffn, c.dropout)
         self.attention_residual = Residual(c.d_model, c.dropout, c.pre_norm)
         self.ffn_residual = Residual(c.d_model, c.dropout, c.pre_norm)
@@ -171,8 +176,8 @@ class DecoderLayer(nn.Module):
 
     def __init__(self, c: TransformerConfig) -> None:
         super().__init__()
-        self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.dropout)
-        self.cross_attention = MultiHeadAttention(c.d_model, c.heads, c.dropout)
+        self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.attention_dropout)
+        self.cross_attention = MultiHeadAttention(c.d_model, c.heads, c.attention_dropout)
         self.feed_forward = PositionwiseFeedForward(c.d_model, c.ffn, c.dropout)
         self.self_residual = Residual(c.d_model, c.dropout, c.pre_norm)
         self.cross_residual = Residual(c.d_model, c.dropout, c.pre_norm)
