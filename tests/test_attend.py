@@ -141,8 +141,8 @@ def test_json_has_tokens_maps_and_the_view(transformer: Attention) -> None:
     assert data["view"]["map"].startswith("cross.") and len(data["view"]["panels"]) == 1
 
 
-def test_image_without_matplotlib_names_the_extra(transformer: Attention, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def hide_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `import matplotlib` fail as it does where the plot extra is not installed."""
     real_import = builtins.__import__
 
     def no_matplotlib(name: str, *args: object, **kwargs: object) -> object:
@@ -151,6 +151,11 @@ def test_image_without_matplotlib_names_the_extra(transformer: Attention, tmp_pa
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+
+
+def test_image_without_matplotlib_names_the_extra(transformer: Attention, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    hide_matplotlib(monkeypatch)
     with pytest.raises(SeqcliError, match=r"--png needs matplotlib.*seqcli\[plot\]"):
         save_image(select(transformer), tmp_path / "a.png", "png")
     assert not (tmp_path / "a.png").exists()
@@ -217,6 +222,16 @@ def test_cli_errors_are_one_line_exit_1(runs: dict[str, Path], transformer: Atte
     code, out, err = cli(["-m", str(runs["transformer"]), *args, SENTENCE], capsys, monkeypatch)
     assert code == 1 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_png_without_matplotlib_says_which_extra(
+        runs: dict[str, Path], transformer: Attention, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("seqcli.attend.compute", lambda run, text, beam=1: transformer)
+    hide_matplotlib(monkeypatch)
+    code, _, err = cli(["-m", str(runs["transformer"]), "--png", str(tmp_path / "a.png"), SENTENCE],
+                       capsys, monkeypatch)
+    assert code == 1 and "pip install 'seqcli[plot]'" in err  # brackets survive the red line
 
 
 def test_cli_fixed_context_and_empty_sentence(runs: dict[str, Path],

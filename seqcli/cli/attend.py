@@ -27,9 +27,9 @@ def attend(
     values: Annotated[bool, typer.Option("--values", help="Print the weights as numbers in the cells.")] = False,
     beam: Annotated[int, typer.Option(min=1, help="Beam size for the translation (1 = greedy).")] = 1,
     json_out: Json = False,
-    png: Annotated[Path | None, typer.Option("--png", help="Also draw the view into this PNG file (needs seqcli[plot]).")] = None,
-    svg: Annotated[Path | None, typer.Option("--svg", help="Also draw the view into this SVG file (needs seqcli[plot]).")] = None,
-    explain: Annotated[str | None, typer.Option("--explain", help="Walk through simplified | self | causal | multihead attention on the sentence.")] = None,
+    png: Annotated[Path | None, typer.Option("--png", help="Also draw the view into this PNG file (needs the optional 'plot' extra).")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", help="Also draw the view into this SVG file (needs the optional 'plot' extra).")] = None,
+    explain: Annotated[str | None, typer.Option("--explain", help="Walk through simplified | self | causal | multihead attention on the sentence's embeddings (--model's table, else a fresh seeded one).")] = None,
     device: Device = "auto",
 ) -> None:
     """Translate a sentence and show where the model looked: one row per output token."""
