@@ -70,7 +70,12 @@ def test_additive_scores_follow_bahdanau_equation() -> None:
     attention = AdditiveAttention(query_size=5, key_size=6, attention_size=4)
     s, h = torch.randn(2, 3, 5), torch.randn(2, 4, 6)  # queries s_{i-1}, annotations h_j
     scores = attention(s, attention.project_keys(h))
-    W_a, U_a, b, v_a = attention.W_a.weight, attention.U_a.weight, attention.U_a.bias, attention.v_a.weight[0]
+    W_a, U_a, b, v_a = (
+        attention.W_a.weight,
+        attention.U_a.weight,
+        attention.U_a.bias,
+        attention.v_a.weight[0],
+    )
     for b_, i, j in [(0, 0, 0), (1, 2, 3), (0, 1, 2)]:
         e_ij = v_a @ torch.tanh(W_a @ s[b_, i] + U_a @ h[b_, j] + b)
         torch.testing.assert_close(scores[b_, i, j], e_ij)
@@ -90,7 +95,9 @@ def test_multiplicative_scores_follow_luong_equation(score: str) -> None:
         else:  # v_aᵀ tanh(W_a [h_t; h̄_s]) with W_a = [W_query, W_key]
             add = attention.concat
             W_a = torch.cat([add.W_a.weight, add.U_a.weight], dim=1)
-            expected = add.v_a.weight[0] @ torch.tanh(W_a @ torch.cat([h_t[b, t], h_s[b, s]]) + add.U_a.bias)
+            expected = add.v_a.weight[0] @ torch.tanh(
+                W_a @ torch.cat([h_t[b, t], h_s[b, s]]) + add.U_a.bias
+            )
         torch.testing.assert_close(scores[b, t, s], expected)
 
 
@@ -155,7 +162,9 @@ def test_bahdanau_hard_attention_is_one_hot_and_trains_the_scores() -> None:
     model.train()
     model(src, src_mask, tgt_in).logsumexp(-1).sum().backward()
     # Without the straight-through gradient argmax would leave v_a untrained.
-    assert model.attention.v_a.weight.grad is not None and torch.any(model.attention.v_a.weight.grad != 0)
+    assert model.attention.v_a.weight.grad is not None and torch.any(
+        model.attention.v_a.weight.grad != 0
+    )
 
 
 # ---- encoders and the fixed context ------------------------------------------------
@@ -168,7 +177,9 @@ def test_bidirectional_final_states_are_last_and_first_real_tokens(cell: str) ->
     src, src_mask, _ = example()
     outputs, hidden, _ = encoder(src, src_mask)  # [B, S, 2H], [B, L, 2, H]
     for b, length in enumerate(src_mask.sum(1).tolist()):
-        torch.testing.assert_close(hidden[b, -1, 0], outputs[b, length - 1, :6])  # forward: last real
+        torch.testing.assert_close(
+            hidden[b, -1, 0], outputs[b, length - 1, :6]
+        )  # forward: last real
         torch.testing.assert_close(hidden[b, -1, 1], outputs[b, 0, 6:])  # backward: first
         assert torch.all(outputs[b, length:] == 0)
 
@@ -212,7 +223,9 @@ def test_recurrent_decoders_remember_the_first_token(name: str) -> None:
     changed = tgt_in.clone()
     changed[:, 1] = changed[:, 1] % (TGT_VOCAB - 5) + 5
     # Six steps later the feedforward model has forgotten; a recurrent state has not.
-    assert not torch.allclose(logits(model, src, src_mask, changed)[:, -1], logits(model, src, src_mask, tgt_in)[:, -1])
+    assert not torch.allclose(
+        logits(model, src, src_mask, changed)[:, -1], logits(model, src, src_mask, tgt_in)[:, -1]
+    )
 
 
 def test_source_word_order_is_invisible_to_the_bag_of_words() -> None:
@@ -220,9 +233,14 @@ def test_source_word_order_is_invisible_to_the_bag_of_words() -> None:
     src, src_mask, tgt_in = example()
     reversed_src = src.clone()
     reversed_src[0] = src[0].flip(0)  # row 0 has no padding
-    torch.testing.assert_close(logits(model, reversed_src, src_mask, tgt_in), logits(model, src, src_mask, tgt_in))
+    torch.testing.assert_close(
+        logits(model, reversed_src, src_mask, tgt_in), logits(model, src, src_mask, tgt_in)
+    )
     recurrent = tiny("gru")
-    assert not torch.allclose(logits(recurrent, reversed_src, src_mask, tgt_in)[0], logits(recurrent, src, src_mask, tgt_in)[0])
+    assert not torch.allclose(
+        logits(recurrent, reversed_src, src_mask, tgt_in)[0],
+        logits(recurrent, src, src_mask, tgt_in)[0],
+    )
 
 
 # ---- Luong variants and configs ----------------------------------------------------
@@ -265,7 +283,9 @@ def test_two_layers_decode_in_chunks_as_teacher_forced(name: str) -> None:
         (BahdanauConfig, "attention", "hrad", "hard"),
     ],
 )
-def test_unknown_choices_fail_with_a_suggestion(config: type, field: str, value: str, hint: str) -> None:
+def test_unknown_choices_fail_with_a_suggestion(
+    config: type, field: str, value: str, hint: str
+) -> None:
     with pytest.raises(SeqcliError, match=f"did you mean '{hint}'"):
         config(**{field: value})
 

@@ -93,13 +93,19 @@ class AttentionalState(State):
 class StackedCells(nn.Module):
     """One time step through L stacked GRU or LSTM cells, states batch-first [B, L, H]."""
 
-    def __init__(self, cell: str, input_size: int, hidden: int, layers: int, dropout: float) -> None:
+    def __init__(
+        self, cell: str, input_size: int, hidden: int, layers: int, dropout: float
+    ) -> None:
         super().__init__()
         kind = nn.LSTMCell if cell == "lstm" else nn.GRUCell
-        self.cells = nn.ModuleList(kind(input_size if i == 0 else hidden, hidden) for i in range(layers))
+        self.cells = nn.ModuleList(
+            kind(input_size if i == 0 else hidden, hidden) for i in range(layers)
+        )
         self.dropout = nn.Dropout(dropout)  # between layers, as nn.GRU/nn.LSTM do
 
-    def forward(self, x: Tensor, hidden: Tensor, cell: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+    def forward(
+        self, x: Tensor, hidden: Tensor, cell: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
         """Advance x [B, In] by one step from hidden (cell) [B, L, H]; return the new ones."""
         hiddens, cells = [], []
         for i, layer in enumerate(self.cells):
@@ -135,6 +141,7 @@ class Bahdanau(Seq2Seq):
 
     has_attention = True
     attention_maps = ("cross",)
+    config: BahdanauConfig
 
     def __init__(self, config: BahdanauConfig) -> None:
         super().__init__(config)
@@ -150,7 +157,9 @@ class Bahdanau(Seq2Seq):
         self.readout = nn.Linear(n + D + 2 * n, 2 * D if c.maxout else D)
         self.generator = nn.Linear(D, c.tgt_vocab)  # W_o
 
-    def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> AttentionalMemory:
+    def encode(
+        self, src: Tensor, src_mask: Tensor, need_weights: bool = False
+    ) -> AttentionalMemory:
         """Annotate every source word; precompute U_a h_j; start s_0 from ←h_1."""
         annotations, final, _ = self.encoder(src, src_mask)  # [B, S, 2n], [B, L, 2, n]
         s_0 = torch.tanh(self.W_s(final[:, :, 1]))  # backward state at the first token, [B, L, n]
@@ -183,7 +192,9 @@ class Bahdanau(Seq2Seq):
             contexts.append(context)
             alignments.append(alignment)
         # The readout needs no recurrence: one matmul over all T steps.
-        features = torch.cat([torch.stack(states, 1), embedded, torch.cat(contexts, 1)], dim=-1)  # [B, T, 3n + D]
+        features = torch.cat(
+            [torch.stack(states, 1), embedded, torch.cat(contexts, 1)], dim=-1
+        )  # [B, T, 3n + D]
         t = self.readout(features)  # [B, T, 2D] (maxout) or [B, T, D]
         if self.config.maxout:
             t = t.unflatten(-1, (-1, 2)).amax(dim=-1)  # t_ij = max(t̃_i,2j-1, t̃_i,2j), [B, T, D]
@@ -210,12 +221,15 @@ class Luong(Seq2Seq):
 
     has_attention = True
     attention_maps = ("cross",)
+    config: LuongConfig
 
     def __init__(self, config: LuongConfig) -> None:
         super().__init__(config)
         c = config
         H, D = c.hidden, c.d_model
-        self.encoder = RNNEncoder("lstm", c.src_vocab, D, H, c.layers, c.dropout, bidirectional=False)
+        self.encoder = RNNEncoder(
+            "lstm", c.src_vocab, D, H, c.layers, c.dropout, bidirectional=False
+        )
         self.attention = MultiplicativeAttention(query_size=H, key_size=H, score=c.score)
         self.embedding = nn.Embedding(c.tgt_vocab, D, padding_idx=PAD)
         self.dropout = nn.Dropout(c.dropout)
@@ -226,11 +240,15 @@ class Luong(Seq2Seq):
         self.W_c = nn.Linear(H + H, D, bias=False)
         self.W_s = nn.Linear(D, c.tgt_vocab)
 
-    def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> AttentionalMemory:
+    def encode(
+        self, src: Tensor, src_mask: Tensor, need_weights: bool = False
+    ) -> AttentionalMemory:
         """Run the source LSTM; its top-layer states h̄_s are the keys and values."""
         outputs, hidden, cell = self.encoder(src, src_mask)  # [B, S, H], [B, L, 1, H]
         keys = self.attention.project_keys(outputs)  # [B, S, H]
-        return AttentionalMemory(mask=src_mask, keys=keys, values=outputs, hidden=hidden[:, :, 0], cell=cell[:, :, 0])
+        return AttentionalMemory(
+            mask=src_mask, keys=keys, values=outputs, hidden=hidden[:, :, 0], cell=cell[:, :, 0]
+        )
 
     def attend(self, h: Tensor, memory: AttentionalMemory) -> tuple[Tensor, Tensor]:
         """From decoder states h [B, T, H]: attentional states h̃ [B, T, D], alignment [B, T, S]."""
@@ -247,21 +265,30 @@ class Luong(Seq2Seq):
     ) -> Step:
         """Run the attentive LSTM decoder over tgt_in [B, T]."""
         if state is None:
-            feed = memory.hidden.new_zeros(tgt_in.size(0), self.config.d_model) if self.config.input_feeding else None
+            feed = (
+                memory.hidden.new_zeros(tgt_in.size(0), self.config.d_model)
+                if self.config.input_feeding
+                else None
+            )
             state = AttentionalState(hidden=memory.hidden, cell=memory.cell, feed=feed)
         embedded = self.dropout(self.embedding(tgt_in))  # [B, T, D]
         if self.config.input_feeding:
             attentional, alignment, state = self.feed_steps(memory, embedded, state)
         else:
-            outputs, (h, c) = self.decoder(embedded, (to_pytorch(state.hidden), to_pytorch(state.cell)))  # [B, T, H]
+            assert state.cell is not None, "Luong's LSTMs always carry a memory cell"
+            initial = (to_pytorch(state.hidden), to_pytorch(state.cell))  # [L, B, H] each
+            outputs, (h, c) = self.decoder(embedded, initial)  # [B, T, H]
             attentional, alignment = self.attend(outputs, memory)
             state = AttentionalState(hidden=from_pytorch(h), cell=from_pytorch(c))
         logits = self.W_s(self.dropout(attentional))  # [B, T, V]
         return Step(logits=logits, state=state, attention={"cross.0": alignment.unsqueeze(1)})
 
-    def feed_steps(self, memory: AttentionalMemory, embedded: Tensor, state: AttentionalState) -> tuple[Tensor, Tensor, AttentionalState]:
+    def feed_steps(
+        self, memory: AttentionalMemory, embedded: Tensor, state: AttentionalState
+    ) -> tuple[Tensor, Tensor, AttentionalState]:
         """Input feeding: a loop, since step t's input holds step t-1's h̃."""
         h, c, feed = state.hidden, state.cell, state.feed
+        assert feed is not None, "input feeding starts from h̃_0 = 0"
         attentionals, alignments = [], []
         for t in range(embedded.size(1)):
             h, c = self.decoder(torch.cat([embedded[:, t], feed], dim=-1), h, c)  # [B, L, H]

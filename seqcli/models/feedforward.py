@@ -57,6 +57,7 @@ class FeedForward(Seq2Seq):
 
     has_attention = False
     attention_maps = ()
+    config: FeedForwardConfig
 
     def __init__(self, config: FeedForwardConfig) -> None:
         super().__init__(config)
@@ -70,7 +71,9 @@ class FeedForward(Seq2Seq):
         self.readout = nn.Linear(c.hidden, c.d_model)
         self.generator = nn.Linear(c.d_model, c.tgt_vocab)
 
-    def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> FeedForwardMemory:
+    def encode(
+        self, src: Tensor, src_mask: Tensor, need_weights: bool = False
+    ) -> FeedForwardMemory:
         """Average the embeddings of the real source tokens: a bag of words."""
         mask = src_mask.unsqueeze(-1).to(self.src_embedding.weight.dtype)  # [B, S, 1]
         total = (self.src_embedding(src) * mask).sum(dim=1)  # [B, S, D] -> [B, D]

@@ -9,9 +9,10 @@ One class, four stages of the evolution, chosen by `RecurrentConfig`:
   Networks", section 2 — the same encoder-decoder with LSTM cells (Hochreiter &
   Schmidhuber 1997); the decoder starts from the encoder's final (h, c).
 - gru: Cho et al. 2014, "Learning Phrase Representations using RNN Encoder-Decoder",
-  section 2.2 — GRU cells; the context c (the encoder's final state) starts the
-  decoder as h'_0 = tanh(V' c) and is fed again at every step, to the recurrence
-  (h'_t = f(h'_{t-1}, y_{t-1}, c)) and to the readout (g(h'_t, y_{t-1}, c)).
+  section 2.2 — GRU cells; the summary c = tanh(V h_N) of the encoder's final state
+  starts the decoder (Cho's h'_0 = tanh(V' c), folded into one layer here) and is
+  fed again at every step, to the recurrence (h'_t = f(h'_{t-1}, y_{t-1}, c)) and
+  to the readout (g(h'_t, y_{t-1}, c)).
 - birnn: Schuster & Paliwal 1997, "Bidirectional Recurrent Neural Networks" — a
   forward and a backward encoder; the forward state at the last real token and the
   backward state at the first together form the context, projected to the
@@ -55,12 +56,21 @@ class RecurrentConfig(ModelConfig):
             raise unknown("cell", self.cell, CELLS)
 
 
-def make_rnn(cell: str, input_size: int, hidden: int, layers: int, dropout: float, bidirectional: bool = False) -> nn.RNNBase:
+def make_rnn(
+    cell: str,
+    input_size: int,
+    hidden: int,
+    layers: int,
+    dropout: float,
+    bidirectional: bool = False,
+) -> nn.RNNBase:
     """Build a batch-first nn.RNN (tanh) / nn.LSTM / nn.GRU."""
     kind = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
     # PyTorch applies this dropout between stacked layers only, and warns when L = 1.
     between = dropout if layers > 1 else 0.0
-    return kind(input_size, hidden, layers, batch_first=True, dropout=between, bidirectional=bidirectional)
+    return kind(
+        input_size, hidden, layers, batch_first=True, dropout=between, bidirectional=bidirectional
+    )
 
 
 class RNNEncoder(nn.Module):
@@ -69,7 +79,16 @@ class RNNEncoder(nn.Module):
     Shared by every recurrent model, the attentional ones included.
     """
 
-    def __init__(self, cell: str, vocab: int, d_model: int, hidden: int, layers: int, dropout: float, bidirectional: bool) -> None:
+    def __init__(
+        self,
+        cell: str,
+        vocab: int,
+        d_model: int,
+        hidden: int,
+        layers: int,
+        dropout: float,
+        bidirectional: bool,
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab, d_model, padding_idx=PAD)
         self.dropout = nn.Dropout(dropout)
@@ -90,7 +109,9 @@ class RNNEncoder(nn.Module):
         lengths = src_mask.sum(dim=1).clamp(min=1).cpu()
         packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
         packed_out, final = self.rnn(packed)
-        outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=S)  # [B, S, dirs*H]
+        outputs, _ = pad_packed_sequence(
+            packed_out, batch_first=True, total_length=S
+        )  # [B, S, dirs*H]
         hidden, cell = final if isinstance(final, tuple) else (final, None)
 
         def batch_first(h: Tensor) -> Tensor:
@@ -136,19 +157,26 @@ class RecurrentSeq2Seq(Seq2Seq):
 
     has_attention = False
     attention_maps = ()
+    config: RecurrentConfig
 
     def __init__(self, config: RecurrentConfig) -> None:
         super().__init__(config)
         c = config
-        self.encoder = RNNEncoder(c.cell, c.src_vocab, c.d_model, c.hidden, c.layers, c.dropout, c.bidirectional)
+        self.encoder = RNNEncoder(
+            c.cell, c.src_vocab, c.d_model, c.hidden, c.layers, c.dropout, c.bidirectional
+        )
         # The bridge maps the encoder's final states to the decoder's initial state:
         # Cho's h'_0 = tanh(V' c), and for birnn the [forward; backward] projection.
-        self.bridge = nn.Linear(self.encoder.directions * c.hidden, c.hidden) if c.bidirectional or c.feed_context else None
+        self.bridge = (
+            nn.Linear(self.encoder.directions * c.hidden, c.hidden)
+            if c.bidirectional or c.feed_context
+            else None
+        )
         self.embedding = nn.Embedding(c.tgt_vocab, c.d_model, padding_idx=PAD)
         self.dropout = nn.Dropout(c.dropout)
-        context = c.hidden if c.feed_context else 0
-        self.decoder = make_rnn(c.cell, c.d_model + context, c.hidden, c.layers, c.dropout)
-        self.readout = nn.Linear(c.hidden + context, c.d_model)
+        context_width = c.hidden if c.feed_context else 0
+        self.decoder = make_rnn(c.cell, c.d_model + context_width, c.hidden, c.layers, c.dropout)
+        self.readout = nn.Linear(c.hidden + context_width, c.d_model)
         self.generator = nn.Linear(c.d_model, c.tgt_vocab)
 
     def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> RecurrentMemory:
@@ -156,7 +184,9 @@ class RecurrentSeq2Seq(Seq2Seq):
         _, hidden, cell = self.encoder(src, src_mask)  # [B, L, dirs, H]
         if self.bridge is None:
             # Sutskever: the decoder starts where the encoder stopped.
-            return RecurrentMemory(mask=src_mask, hidden=hidden[:, :, 0], cell=None if cell is None else cell[:, :, 0])
+            return RecurrentMemory(
+                mask=src_mask, hidden=hidden[:, :, 0], cell=None if cell is None else cell[:, :, 0]
+            )
         # [B, L, dirs, H] -> [B, L, dirs*H]: forward's last state beside backward's first
         final = hidden.flatten(2)
         start = torch.tanh(self.bridge(final))  # [B, L, H]
@@ -181,12 +211,14 @@ class RecurrentSeq2Seq(Seq2Seq):
             # [B, H] -> [B, T, H]: the same context at every step
             context = memory.context.unsqueeze(1).expand(-1, tgt_in.size(1), -1)
             inputs = torch.cat([inputs, context], dim=-1)  # [B, T, D + H]
-        start = to_pytorch(state.hidden)
-        start = start if state.cell is None else (start, to_pytorch(state.cell))
-        outputs, final = self.decoder(inputs, start)  # outputs [B, T, H]
+        hidden = to_pytorch(state.hidden)  # [L, B, H]
+        initial = hidden if state.cell is None else (hidden, to_pytorch(state.cell))
+        outputs, final = self.decoder(inputs, initial)  # outputs [B, T, H]
         hidden, cell = final if isinstance(final, tuple) else (final, None)
         if context is not None:
             outputs = torch.cat([outputs, context], dim=-1)  # [B, T, 2H]
         readout = self.dropout(torch.tanh(self.readout(outputs)))  # [B, T, D]
-        new_state = RecurrentState(hidden=from_pytorch(hidden), cell=None if cell is None else from_pytorch(cell))
+        new_state = RecurrentState(
+            hidden=from_pytorch(hidden), cell=None if cell is None else from_pytorch(cell)
+        )
         return Step(logits=self.generator(readout), state=new_state)
