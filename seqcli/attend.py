@@ -95,6 +95,8 @@ def compute(run: Any, sentence: str, beam: int = 1) -> Attention:
     result = translate(run, [sentence], beam=beam)[0]
     enc, dec = attention_maps(model, list(result.src_ids), list(result.ids))
     maps = {name: m[0].detach().float().cpu().numpy() for name, m in {**enc, **dec}.items()}
+    if not maps:  # a model that claims attention must return it when weights are asked for
+        raise SeqcliError(f"{run.arch.name} returned no attention maps for this sentence")
     src = [run.src_tok.id_to_token(i) for i in result.src_ids]
     out = [run.tgt_tok.id_to_token(i) for i in result.ids]
     hard = getattr(run.model_config, "attention", None) == "hard"

@@ -247,6 +247,8 @@ class Heatmap:
         notes = list(self.notes)
         if layout.abbreviated:
             notes.append(f"column labels abbreviated to {layout.body} characters to fit")
+        if any(len(r) > layout.row_width for r in self.row_labels):
+            notes.append(f"row labels abbreviated to {layout.row_width} characters")
         if len(layout.blocks) > 1:
             notes.append(f"{len(self.col_labels)} columns wrapped into "
                          f"{len(layout.blocks)} blocks to fit {width} characters")

@@ -162,3 +162,10 @@ def test_small_multiples_too_wide_are_stacked_in_full() -> None:
     assert "stacked" in text
     assert text.count("head 1") == 1 and text.count("head 2") == 1
     assert all(len(line) <= 60 for line in text.splitlines())
+
+
+def test_long_row_labels_are_cut_and_said_so() -> None:
+    rows = ["a" * 30, "b"]
+    text = Heatmap(np.eye(2), rows, ["x", "y"]).plain(80)
+    assert "row labels abbreviated" in text and "a" * 30 not in text
+    assert "a" * 13 + "…" in text
