@@ -186,7 +186,7 @@ class Heatmap:
         if self.show_values:
             # The mark sits right against its number, however wide the column.
             number = self.format_value(value)
-            return Text(" " * (body - len(number))).append(mark + number, style=style)
+            return Text((mark + number).rjust(body + 1), style=style)
         if colour:
             return Text(mark).append(" " * body, style=style)
         return Text(mark + shade(self.normalised(value)) * body)
@@ -360,5 +360,9 @@ def to_plain(renderable: Heatmap | HeatmapGrid, width: int = 80) -> str:
 
 
 def has_colour(console: Console) -> bool:
-    """Whether the console will show colours (a terminal without NO_COLOR)."""
-    return console.color_system is not None and not console.no_color
+    """Whether the console can show the colour ramp (a 256/truecolor terminal, no NO_COLOR).
+
+    With 8 or 16 colours the ramp would collapse into a few greys, so such terminals
+    get the shade characters, which keep every level apart.
+    """
+    return console.color_system in ("truecolor", "256") and not console.no_color

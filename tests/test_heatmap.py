@@ -169,3 +169,10 @@ def test_long_row_labels_are_cut_and_said_so() -> None:
     text = Heatmap(np.eye(2), rows, ["x", "y"]).plain(80)
     assert "row labels abbreviated" in text and "a" * 30 not in text
     assert "a" * 13 + "…" in text
+
+
+def test_sixteen_colour_terminal_gets_shades_not_a_collapsed_ramp() -> None:
+    console = Console(record=True, width=80, force_terminal=True, color_system="standard",
+                      file=io.StringIO())
+    console.print(Heatmap(np.eye(3), list("abc"), list("xyz")))
+    assert SHADES[-1] in console.export_text()
