@@ -280,11 +280,15 @@ def test_embeddings_are_scaled_and_positioned() -> None:
     torch.testing.assert_close(x[0], expected)
 
 
-def test_positions_past_max_len_are_a_user_error() -> None:
-    model = tiny()
-    src = torch.full((1, 65), 5)
-    with pytest.raises(SeqcliError, match="max_len"):
-        model.encode(src, torch.ones_like(src, dtype=torch.bool))
+def test_positions_go_on_past_max_len() -> None:
+    model = tiny()  # max_len 64
+    tokens = torch.tensor([[5, 6]])
+    x = model._embed(model.tgt_embed, tokens, offset=63)  # positions 63 and 64
+    expected = model.tgt_embed.weight[[5, 6]] * math.sqrt(D) + positional_encoding(65, D)[63:]
+    torch.testing.assert_close(x[0], expected)
+    src = torch.full((1, 70), 5)
+    memory = model.encode(src, torch.ones_like(src, dtype=torch.bool))
+    assert model.decode(memory, torch.full((1, 70), 5)).logits.isfinite().all()
 
 
 def test_config_rejects_heads_that_do_not_divide_the_width() -> None:

@@ -28,7 +28,10 @@ from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
 
 @dataclass(frozen=True)
 class TransformerConfig(ModelConfig):
-    """Transformer hyper-parameters; defaults are the paper's base model (Table 3)."""
+    """Transformer hyper-parameters; defaults are the paper's base model (Table 3).
+
+    max_len only sizes the precomputed position table: longer sequences still work.
+    """
 
     d_model: int = 512
     heads: int = 8
@@ -36,7 +39,7 @@ class TransformerConfig(ModelConfig):
     enc_layers: int | None = None  # None = layers
     dec_layers: int | None = None  # None = layers
     ffn: int = 2048  # inner width of the position-wise feed-forward network (d_ff)
-    dropout: float = 0.1  # P_drop (5.4): sublayer outputs, embedding sums; FFN inside
+    dropout: float = 0.1  # P_drop (5.4): sublayer outputs, embedding sums, inside the FFN
     # Dropout on attention weights: not in the paper, and any makes PyTorch leave its
     # fused attention kernel for the explicit one while training.
     attention_dropout: float = 0.0
@@ -221,7 +224,7 @@ class Transformer(Seq2Seq):
         c = config
         self.src_embed = nn.Embedding(c.src_vocab, c.d_model)
         self.tgt_embed = nn.Embedding(c.tgt_vocab, c.d_model)
-        # A fixed table, rebuilt from the config on load: not saved with the weights.
+        # A fixed table up to max_len, rebuilt on load: not saved with the weights.
         self.register_buffer(
             "positions", positional_encoding(c.max_len, c.d_model), persistent=False
         )
@@ -257,12 +260,13 @@ class Transformer(Seq2Seq):
     def _embed(self, embed: nn.Embedding, tokens: Tensor, offset: int = 0) -> Tensor:
         """Embed tokens [B, T] at positions offset.. : √d_model · E[x] + PE, then dropout (3.4, 5.4)."""
         end = offset + tokens.size(1)
-        if end > self.config.max_len:
-            raise SeqcliError(
-                f"sequence of {end} tokens is longer than max_len {self.config.max_len}"
-            )
+        positions = self.positions
+        if end > positions.size(0):
+            # Sinusoids go on past the table (the paper's reason to prefer them, 3.5):
+            # a long input or output is translated, not refused.
+            positions = positional_encoding(end, self.config.d_model).to(positions.device)
         x = embed(tokens) * math.sqrt(self.config.d_model)  # [B, T, D]
-        return self.embed_dropout(x + self.positions[offset:end])  # [B, T, D] + [T, D]
+        return self.embed_dropout(x + positions[offset:end])  # [B, T, D] + [T, D]
 
     def encode(
         self, src: Tensor, src_mask: Tensor, need_weights: bool = False
