@@ -193,12 +193,14 @@ def load_corpus(spec: str = "aurora", src: str | None = None, tgt: str | None = 
         return _load_moses(_aurora_dir(), "aurora", src or AURORA_LANGS[0], tgt or AURORA_LANGS[1], test_set)
     path = Path(spec).expanduser()
     if path.is_file():
+        if test_set not in (None, "test"):
+            raise unknown(f"test set of {path} (a TSV has one, carved from it)", test_set, ["test"])
         return _load_tsv(path, src, tgt)
     if path.is_dir():
         return _load_moses(path, path.resolve().name, src, tgt, test_set)
     from seqcli.download import SOURCES, corpus_dir, fetched_names
 
-    if "/" not in spec and corpus_dir(spec).is_dir():
+    if "/" not in spec and not spec.startswith(".") and corpus_dir(spec).is_dir():
         return _load_moses(corpus_dir(spec), spec, src, tgt, test_set)
     if spec in SOURCES:
         raise SeqcliError(f"corpus {spec!r} is not downloaded yet; run `seqcli data get {spec}`")

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, cast
 
 from seqcli.errors import SeqcliError, unknown
 
@@ -260,7 +260,7 @@ def _open_content(download: Path, url: str, remote: RemoteFile, stack: ExitStack
         except KeyError:
             raise SeqcliError(f"{url}: archive has no member {remote.member!r}") from None
     if remote.path.endswith(".gz"):
-        return stack.enter_context(gzip.open(download, "rb"))
+        return cast(IO[bytes], stack.enter_context(gzip.open(download, "rb")))
     return stack.enter_context(download.open("rb"))
 
 

@@ -89,6 +89,7 @@ class Tokenizer:
     def train(cls, texts: Iterable[str], kind: str = "bpe", vocab_size: int = 8000) -> Tokenizer:
         """Learn a vocabulary of at most vocab_size ids (specials included) from texts."""
         tok = _build(kind)
+        trainer: trainers.Trainer
         if kind == "bpe":
             # min_frequency=2: merging a pair seen once only memorises the corpus.
             trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,

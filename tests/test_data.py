@@ -225,6 +225,8 @@ def test_tsv_line_without_tab_names_file_and_line(tmp_path: Path) -> None:
     path = write(tmp_path / "pairs.tsv", ["a\tb", "c\td", "no tab here", "e\tf"])
     with pytest.raises(SeqcliError, match=rf"{path}:3: no TAB"):
         load_corpus(str(path))
+    with pytest.raises(SeqcliError, match="unknown test set.*'test2016'.*valid: test"):
+        load_corpus(str(path), test_set="test2016")
 
 
 def test_tsv_extra_columns_are_ignored(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def _list_sources(json_out: bool) -> None:
     from seqcli.render import stdout_console
 
     fetched = set(fetched_names())
-    rows = [{"name": s.name, "languages": list(s.langs), "fetched": s.name in fetched,
+    rows: list[dict[str, Any]] = [{"name": s.name, "languages": list(s.langs), "fetched": s.name in fetched,
              "path": str(corpus_dir(s.name)), "description": s.description, "license": s.license}
             for s in SOURCES.values()]
     if json_out:
