@@ -39,6 +39,13 @@ def max_lengths(src_mask: Tensor, limit: int, ratio: float = 2.0, extra: int = 1
     return [max(1, min(limit, int(ratio * n + extra))) for n in lengths]
 
 
+def _never_emit(logp: Tensor) -> Tensor:
+    """<pad> and <bos> are never outputs: an undertrained model must not emit them."""
+    logp[:, PAD] = -math.inf
+    logp[:, BOS] = -math.inf
+    return logp
+
+
 @torch.no_grad()
 def greedy(model: Seq2Seq, src: Tensor, src_mask: Tensor, max_lens: Sequence[int]) -> list[Hypothesis]:
     """Pick the most probable token at each step until <eos> or the length limit."""
@@ -49,7 +56,7 @@ def greedy(model: Seq2Seq, src: Tensor, src_mask: Tensor, max_lens: Sequence[int
     ids: list[list[int]] = [[] for _ in range(B)]
     logprob = [0.0] * B
     for t in range(max(max_lens)):
-        logp = F.log_softmax(step.logits[:, -1].float(), dim=-1)  # [B', V]
+        logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1))  # [B', V]
         best_lp, best = logp.max(dim=-1)
         keep = []
         for row, (b, tok, lp) in enumerate(zip(active, best.tolist(), best_lp.tolist(), strict=True)):
@@ -109,7 +116,7 @@ def beam_search(
     active = list(range(B))
     for t in range(max(max_lens)):
         N = len(active)
-        logp = F.log_softmax(step.logits[:, -1].float(), dim=-1)  # [N*K, V]
+        logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1))  # [N*K, V]
         V = logp.size(-1)
         cand = (scores.view(-1, 1) + logp).view(N, K * V)  # [N, K*V]
         top_s, top_i = cand.topk(min(2 * K, K * V), dim=1)

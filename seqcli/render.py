@@ -28,7 +28,9 @@ def stderr_console() -> Console:
 
 def error_line(message: str) -> None:
     """Print one red line on stderr (plain when colour is off)."""
-    stderr_console().print(f"[red]{message}[/red]", markup=True, highlight=False, soft_wrap=True)
+    from rich.markup import escape  # a message may hold brackets: seqcli[plot], paths
+
+    stderr_console().print(f"[red]{escape(message)}[/red]", markup=True, highlight=False, soft_wrap=True)
 
 
 def note(message: str) -> None:

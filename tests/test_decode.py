@@ -63,13 +63,16 @@ def test_batched_equals_one_at_a_time(arch: str, beam: int) -> None:
 
 @pytest.mark.parametrize("arch", ["transformer", "bahdanau", "gru"])
 def test_wide_beam_finds_exhaustive_optimum(arch: str) -> None:
-    """A beam as wide as every prefix finds what exhaustive search scores highest."""
+    """A beam as wide as every prefix finds what exhaustive search scores highest.
+
+    <pad> and <bos> are never emitted, so the search space excludes them.
+    """
     vocab, max_len, alpha = 6, 4, 0.6
     model = tiny_model(arch, vocab=vocab, seed=3)
     src_row = [4, 5, EOS]
     candidates = []
     for length in range(1, max_len + 1):
-        for ids in itertools.product(range(vocab), repeat=length):
+        for ids in itertools.product([t for t in range(vocab) if t not in (PAD, BOS)], repeat=length):
             # An <eos> ends a hypothesis; without one, only the length limit does.
             if EOS not in ids[:-1] and (ids[-1] == EOS or length == max_len):
                 candidates.append(list(ids))
@@ -77,7 +80,7 @@ def test_wide_beam_finds_exhaustive_optimum(arch: str) -> None:
     scores = [lp / length_penalty(len(ids), alpha) for lp, ids in zip(logps, candidates, strict=True)]
     best = max(range(len(candidates)), key=scores.__getitem__)
     s, m = batch([src_row])
-    found = beam_search(model, s, m, [max_len], beam=vocab ** (max_len - 1), alpha=alpha)[0][0]
+    found = beam_search(model, s, m, [max_len], beam=(vocab - 2) ** (max_len - 1), alpha=alpha)[0][0]
     assert found.ids == [t for t in candidates[best] if t != EOS]
     assert found.score == pytest.approx(scores[best], abs=1e-4)
 

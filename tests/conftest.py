@@ -1,0 +1,43 @@
+"""Shared fixtures: a tiny deterministic parallel corpus and the path to ../shared."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# A toy English→Finnish word mapping: enough structure for a model to learn something
+# in a few dozen steps, small enough that tests stay fast.
+_NOUNS = {"cat": ("kissa", "kissan"), "dog": ("koira", "koiran"), "bird": ("lintu", "linnun"),
+          "tourist": ("turisti", "turistin"), "student": ("opiskelija", "opiskelijan")}
+_VERBS = {"sees": "näkee", "finds": "löytää", "hears": "kuulee", "follows": "seuraa"}
+
+
+def make_pairs(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """n deterministic pairs like 'The cat sees the dog.' → 'Kissa näkee koiran.'"""
+    rng = random.Random(seed)
+    nouns, verbs = sorted(_NOUNS), sorted(_VERBS)
+    pairs = []
+    for _ in range(n):
+        a, b, v = rng.choice(nouns), rng.choice(nouns), rng.choice(verbs)
+        pairs.append((f"The {a} {v} the {b}.", f"{_NOUNS[a][0].capitalize()} {_VERBS[v]} {_NOUNS[b][1]}."))
+    return pairs
+
+
+@pytest.fixture(scope="session")
+def tiny_tsv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 600-pair TSV corpus (split deterministically by the data layer)."""
+    path = tmp_path_factory.mktemp("corpus") / "toy-en-fi.tsv"
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in make_pairs(600)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def shared() -> Path:
+    """../shared beside the checkout; tests that need real corpora skip without it."""
+    if not SHARED.is_dir():
+        pytest.skip(f"needs the shared corpora at {SHARED} (absent here)")
+    return SHARED
