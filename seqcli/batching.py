@@ -189,6 +189,8 @@ def make_batches(data: Encoded, batch_tokens: int, *, shuffle: bool, seed: int =
 
 def collate_source(src_ids: list[list[int]]) -> tuple[Tensor, Tensor]:
     """Pad sources for decoding: returns src [B, S] (tokens + EOS, PAD after) and its mask."""
+    if not src_ids:
+        return torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool)
     flat = _Flat.of([list(ids) for ids in src_ids], [], [EOS])
     return flat.gather(torch.arange(len(src_ids)))  # [B, S], [B, S]
 

@@ -122,6 +122,9 @@ def test_collate_source_appends_eos_and_masks() -> None:
     src, mask = collate_source([[5, 6, 7], [8]])
     assert src.tolist() == [[5, 6, 7, EOS], [8, EOS, PAD, PAD]]
     assert mask.tolist() == [[True] * 4, [True, True, False, False]]
+    empty, empty_mask = collate_source([])
+    assert empty.shape == empty_mask.shape == (0, 0)
+    assert make_batches(Encoded([], []), 100, shuffle=True) == []
 
 
 def test_batch_to_moves_every_tensor() -> None:
