@@ -82,7 +82,7 @@ def test_decode_drops_specials(bpe: Tokenizer) -> None:
 
 
 def test_encode_batch_matches_encode(bpe: Tokenizer) -> None:
-    texts = [*FINNISH, "", "  spaced   out  "]
+    texts = [*FINNISH, "", "  spaced   out  ", "stop <eos> now"]
     assert bpe.encode_batch(texts) == [bpe.encode(t) for t in texts]
 
 
