@@ -290,9 +290,11 @@ def test_unknown_choices_fail_with_a_suggestion(
         config(**{field: value})
 
 
-def test_feedforward_needs_a_window() -> None:
+def test_feedforward_needs_a_window_and_hard_attention_a_temperature() -> None:
     with pytest.raises(SeqcliError, match="context"):
         FeedForwardConfig(context=0)
+    with pytest.raises(SeqcliError, match="gumbel_tau"):
+        BahdanauConfig(attention="hard", gumbel_tau=0.0)
 
 
 def test_model_classes_follow_their_registry_flags() -> None:

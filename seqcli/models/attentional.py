@@ -8,7 +8,8 @@ context vector. The alignment is returned as the "cross.0" map, [B, 1, T, S].
 In both, step t needs something computed from step t-1's attention (Bahdanau feeds
 c_i into the recurrence; Luong's input feeding feeds h̃_{t-1}), so teacher forcing
 is a Python loop over T with cells; what does not depend on t (the key
-projections, the readout) is computed outside the loop.
+projections, the readout) is computed outside the loop. The alignment is a
+by-product of every step, so it is returned whether or not `need_weights` asks.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from seqcli.attention import (
     hard_alignment,
     soft_alignment,
 )
-from seqcli.errors import unknown
+from seqcli.errors import SeqcliError, unknown
 from seqcli.models.base import PAD, Memory, ModelConfig, Seq2Seq, State, Step
 from seqcli.models.recurrent import RNNEncoder, from_pytorch, make_rnn, to_pytorch
 
@@ -46,6 +47,8 @@ class BahdanauConfig(ModelConfig):
     def __post_init__(self) -> None:
         if self.attention not in ATTENTIONS:
             raise unknown("attention", self.attention, ATTENTIONS)
+        if self.gumbel_tau <= 0:
+            raise SeqcliError(f"gumbel_tau must be positive, got {self.gumbel_tau}")
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,8 @@ class Bahdanau(Seq2Seq):
         α_ij = softmax_j(e_ij),  c_i = Σ_j α_ij h_j     context vector
         s_i  = GRU([E y_{i-1}; c_i], s_{i-1}),  s_0 = tanh(W_s ←h_1)
         t_i  = maxout(U_o s_i + V_o E y_{i-1} + C_o c_i),  p(y_i) ∝ exp(W_o t_i)
-    The readout uses the new state s_i, as the authors' own implementation
-    (dl4mt / Nematus) does. With `attention="hard"` c_i is one annotation,
+    The readout uses the new state s_i, as the later dl4mt and Nematus
+    implementations do (the appendix's indices read s_{i-1}). With `attention="hard"` c_i is one annotation,
     sampled while training and the most likely one at inference (`hard_alignment`).
     """
 
