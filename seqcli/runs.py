@@ -79,8 +79,11 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Atomically write a UTF-8 text file."""
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    """Atomically write a UTF-8 text file; a failure (disk full) is a clear error, the old file kept."""
+    try:
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as e:
+        raise SeqcliError(f"could not write {path}: {e.strerror or e}; the previous file is kept") from None
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -116,9 +119,13 @@ def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
     """Append one measurement to metrics.jsonl (flushed; a torn last line is skipped on read)."""
-    with open(run_dir / METRICS, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
+    try:
+        with open(run_dir / METRICS, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+    except OSError as e:
+        raise SeqcliError(f"could not append to {run_dir / METRICS}: {e.strerror or e}; "
+                          "the checkpoints already written are kept") from None
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
