@@ -43,7 +43,13 @@ class Live(Silent):
     """A rich progress bar with live loss, perplexity, learning rate and speed."""
 
     def __init__(self) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
             TextColumn("[bold]step {task.completed:>6.0f}"), BarColumn(), TimeElapsedColumn(),

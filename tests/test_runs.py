@@ -12,7 +12,15 @@ import pytest
 import torch
 
 from seqcli.errors import SeqcliError
-from seqcli.runs import FORMAT, RunLock, atomic_write, read_config, read_metrics, read_tensors, write_tensors
+from seqcli.runs import (
+    FORMAT,
+    RunLock,
+    atomic_write,
+    read_config,
+    read_metrics,
+    read_tensors,
+    write_tensors,
+)
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 # Importing a command module registers its commands on `app` (order = help order).
-from seqcli.cli import train as _train  # noqa: E402,F401
+from seqcli.cli import train as _train  # noqa: E402,F401,I001
 from seqcli.cli import translate as _translate  # noqa: E402,F401
 from seqcli.cli import attend as _attend  # noqa: E402,F401
 from seqcli.cli import bleu as _bleu  # noqa: E402,F401

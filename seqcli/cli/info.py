@@ -21,8 +21,8 @@ def archs(
     from rich.table import Table
 
     from seqcli.config import make_model_config
-    from seqcli.models.registry import REGISTRY, SIZES
     from seqcli.errors import unknown
+    from seqcli.models.registry import REGISTRY, SIZES
     from seqcli.render import stdout_console
 
     if size not in SIZES:
