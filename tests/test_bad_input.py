@@ -410,3 +410,14 @@ def test_subprocess_translate_hostile_stdin(env: Env) -> None:
     assert p.returncode == 0, p.stderr
     assert p.stdout.count(b"\n") == data.count(b"\n")
     assert b"Traceback" not in p.stderr and len(p.stderr.splitlines()) == 1  # the truncation note
+
+
+def test_subprocess_reader_going_away_is_quiet(env: Env) -> None:
+    """`seqcli translate < big | head -1`: the reader leaves early; no error, no traceback, status 0."""
+    p = subprocess.Popen([sys.executable, "-m", "seqcli", "translate", "--model", str(env.run), "--device", "cpu"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    assert p.stdout is not None
+    p.stdout.close()  # gone before the first line is written
+    _, err = p.communicate(b"tourists visit Finland\n" * 20, timeout=120)
+    assert p.returncode == 0 and err == b"", err

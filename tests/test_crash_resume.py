@@ -297,3 +297,18 @@ def test_nan_loss_stops_naming_the_step(trained: Path, corpus: Path, monkeypatch
     assert 2 < bad <= 40 and kept == bad - 1  # saved every step, so the one before the bad one
     assert check_after_kill(trained) == kept  # the run still loads, at the kept step
 
+
+
+# ---- every run-directory write goes through the atomic helpers ------------------------------
+
+
+def test_run_directory_writers_only_use_the_atomic_helpers() -> None:
+    """Raw writes in the modules that write run directories would bypass temp file + fsync + rename."""
+    root = Path(__file__).resolve().parents[1] / "seqcli"
+    raw = re.compile(r"\.write_text\(|\.write_bytes\(|\bsave_file\(|torch\.save\(|open\([^)]*[\"'][wax]b?[\"']")
+    allowed = {"probe.write_bytes(b\"\")"}  # setup's write test of --out: an empty file, removed at once
+    found = [f"{name}:{n}: {line.strip()}" for name in ("train.py", "setup.py", "checkpoint.py", "compare.py")
+             if (root / name).exists()
+             for n, line in enumerate((root / name).read_text(encoding="utf-8").splitlines(), 1)
+             if raw.search(line) and not any(a in line for a in allowed)]
+    assert found == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -67,14 +68,18 @@ def _emit(run: object, lines: list[str], options: dict, json_out: bool, progress
         if bar:
             bar[0].stop()
     out = sys.stdout
-    for source, result in zip(cleaned, results, strict=True):
-        if json_out:
-            out.write(json.dumps(_as_json(run, source, result), ensure_ascii=False) + "\n")
-        elif result.nbest:
-            out.write("\t".join(f"{one_line(text)}\t{score:.4f}" for text, score in result.nbest) + "\n")
-        else:
-            out.write(one_line(result.text) + "\n")
-    out.flush()
+    try:
+        for source, result in zip(cleaned, results, strict=True):
+            if json_out:
+                out.write(json.dumps(_as_json(run, source, result), ensure_ascii=False) + "\n")
+            elif result.nbest:
+                out.write("\t".join(f"{one_line(text)}\t{score:.4f}" for text, score in result.nbest) + "\n")
+            else:
+                out.write(one_line(result.text) + "\n")
+        out.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, not click's silent exit 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # Python's flush at exit must not fail again
+        raise typer.Exit(0) from None
 
 
 def _progress(total: int) -> tuple:
