@@ -17,6 +17,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,6 +176,26 @@ def test_sigkill_at_random_moments_loses_nothing(corpus: Path, forkserver: multi
     assert check_after_kill(run) == target and not temp_files(run) and not (run / ".lock").exists()
     assert mid_write >= 1 and verified >= TRIALS // 3, (mid_write, verified)
     print(f"\n{TRIALS} kill trials survived ({mid_write} mid-write, {verified} resumes checked)")
+
+
+def test_sigterm_saves_and_says_how_to_resume(corpus: Path, forkserver: multiprocessing.context.BaseContext,
+                                             tmp_path: Path) -> None:
+    """A plain `kill` (SIGTERM) or Ctrl-C: the loop finishes its step, saves, exits 130."""
+    run, log = tmp_path / "run", tmp_path / "term.log"
+    proc = forkserver.Process(target=_child, args=(train_argv(corpus, run, "--steps", "100000",
+                                                              "--save-every", "1000"), str(log)))
+    proc.start()
+    deadline = time.monotonic() + 120
+    while proc.is_alive() and time.monotonic() < deadline and "step" not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.01)
+    time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.join(60)
+    text = log.read_text()
+    m = re.search(r"interrupted at step (\d+); saved\. Resume with: seqcli train --out (\S+) --resume", text)
+    assert proc.exitcode == 130 and m, text
+    assert check_after_kill(run) == int(m.group(1)) > 0 and m.group(2) == str(run)
+    assert not (run / ".lock").exists() and "Traceback" not in text
 
 
 # ---- two trainings, one directory -----------------------------------------------------------
