@@ -22,10 +22,16 @@ from seqcli.errors import SeqcliError
 from seqcli.models.base import ModelConfig
 from seqcli.models.registry import Arch, get_arch
 from seqcli.progress import Silent
-from seqcli.runs import (BEST, CONFIG, METRICS, MODEL, SRC_TOK, STATE, TGT_TOK, atomic_write, config_record,
-                         model_config_from, read_config, train_config_from, write_json)
+from seqcli.runs import (BEST, CONFIG, LOCK, METRICS, MODEL, SRC_TOK, STATE, TGT_TOK, RunLock, config_record,
+                         model_config_from, read_config, train_config_from, write_json, write_text)
 
 OWN_FILES = (CONFIG, MODEL, BEST, STATE, METRICS, SRC_TOK, TGT_TOK)
+
+
+def _leftover(name: str) -> bool:
+    """A stale lock, write probe or temp file (atomic_write's `.<name>.<random>.tmp`) of a killed run."""
+    return name in (LOCK, ".write-test") or (
+        name.endswith(".tmp") and any(name.startswith(f".{own}.") for own in OWN_FILES))
 
 
 @dataclass
@@ -86,14 +92,15 @@ def resolve_config(flags: dict[str, Any], toml: dict[str, Any], resume: bool, fo
     if has_run and not force:
         raise SeqcliError(f"{run_dir} already holds a run; use --resume to continue it, "
                           "--force to replace it, or another --out")
-    if run_dir.is_dir() and not has_run and any(p.name not in OWN_FILES for p in run_dir.iterdir()):
+    if run_dir.is_dir() and not has_run and any(p.name not in OWN_FILES and not _leftover(p.name)
+                                                for p in run_dir.iterdir()):
         if not force:
             raise SeqcliError(f"--out {run_dir} is a non-empty directory that is not a seqcli run; "
                               "choose another --out (or --force to write beside its files)")
     return config, run_dir, []
 
 
-def _make_dir(run_dir: Path, force: bool) -> None:
+def _make_dir(run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -101,26 +108,61 @@ def _make_dir(run_dir: Path, force: bool) -> None:
         probe.unlink()
     except OSError as e:
         raise SeqcliError(f"cannot write to --out {run_dir}: {e.strerror or e}") from None
-    if force:  # remove only seqcli's own files: never a user's other data
-        for name in OWN_FILES:
-            target = run_dir / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
+
+
+def _clear(run_dir: Path, force: bool) -> None:
+    """Remove temp files of killed writes; with force, seqcli's own files too (never a user's)."""
+    for path in run_dir.iterdir():
+        if path.name.endswith(".tmp") and _leftover(path.name):
+            path.unlink(missing_ok=True)
+        elif force and path.name in OWN_FILES and path.is_dir():
+            shutil.rmtree(path)
+        elif force and path.name in OWN_FILES:
+            path.unlink(missing_ok=True)
+
+
+def check_model_fields(model_config: ModelConfig) -> None:
+    """Reject model fields no model can be built with (--set, TOML [model]), naming the field."""
+    for f in dataclasses.fields(model_config):
+        value = getattr(model_config, f.name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or "vocab" in f.name:
+            continue
+        if "dropout" in f.name and not 0 <= value < 1:
+            raise SeqcliError(f"model field {f.name} must be in [0, 1), got {value}")
+        if isinstance(value, int) and value < 1:
+            raise SeqcliError(f"model field {f.name} must be at least 1, got {value}")
 
 
 def prepare(flags: dict[str, Any], toml: dict[str, Any], *, resume: bool, force: bool, report: Silent,
             is_main: bool = True) -> Setup:
     """Resolve config, run directory, data, tokenizers and model config."""
-    from seqcli.data import load_corpus
-    from seqcli.tokenize import Tokenizer, train_tokenizers
-
     config, run_dir, changes = resolve_config(flags, toml, resume, force)
     device = resolve_device(config.device)
     arch = get_arch(config.arch)
-    if is_main and not resume:
-        _make_dir(run_dir, force)
+    if not resume:  # a bad --set fails now, before the corpus is read or a file written
+        check_model_fields(make_model_config(config.arch, config.size, 8, 8, config.model, config.dropout))
+    lock = RunLock(run_dir)
+    if is_main:
+        if not resume:
+            _make_dir(run_dir)
+        lock.acquire()  # before anything in the directory changes: a second training leaves it untouched
+    try:
+        return _prepare_locked(config, run_dir, changes, device, arch, resume=resume, force=force, report=report,
+                               is_main=is_main)
+    except BaseException:
+        if is_main:
+            lock.release()
+        raise
+
+
+def _prepare_locked(config: TrainConfig, run_dir: Path, changes: list[str], device: torch.device, arch: Arch, *,
+                    resume: bool, force: bool, report: Silent, is_main: bool) -> Setup:
+    """The part of prepare that runs under the run directory's lock."""
+    from seqcli.data import load_corpus
+    from seqcli.tokenize import Tokenizer, train_tokenizers
+
+    if is_main:
+        _clear(run_dir, force and not resume)
     corpus = load_corpus(config.corpus, config.src, config.tgt, config.test_set)
     report.message(f"corpus {corpus.name} ({corpus.src_lang}→{corpus.tgt_lang}): {len(corpus.train):,} train, "
                    f"{len(corpus.valid):,} valid, {len(corpus.test):,} {corpus.test_name} pairs")
@@ -131,15 +173,19 @@ def prepare(flags: dict[str, Any], toml: dict[str, Any], *, resume: bool, force:
         src_tok, tgt_tok = train_tokenizers(corpus.train, config.tokenizer, config.vocab_size, config.joint_vocab)
         model_config = make_model_config(config.arch, config.size, src_tok.vocab_size, tgt_tok.vocab_size,
                                          config.model, config.dropout)
+        check_model_fields(model_config)
         if is_main:
-            atomic_write(run_dir / SRC_TOK, lambda tmp: src_tok.save(tmp))
-            atomic_write(run_dir / TGT_TOK, lambda tmp: tgt_tok.save(tmp))
+            write_text(run_dir / SRC_TOK, src_tok.to_str())
+            write_text(run_dir / TGT_TOK, tgt_tok.to_str())
     if is_main:
         extra = {"corpus": {"name": corpus.name, "src": corpus.src_lang, "tgt": corpus.tgt_lang,
                             "test_set": corpus.test_name}}
         write_json(run_dir / CONFIG, config_record(config, model_config, extra))
     limit = min(config.max_tokens, model_config.max_len - 1)
     train_data = encode_pairs(corpus.train, src_tok, tgt_tok, max_tokens=limit)
+    if not len(train_data):
+        raise SeqcliError(f"no training pair fits in {limit} tokens (max_tokens {config.max_tokens}, "
+                          f"model max_len {model_config.max_len}); raise them")
     valid_data = encode_pairs(corpus.valid, src_tok, tgt_tok, max_tokens=model_config.max_len - 1)
     defaults = arch.train
     return Setup(

@@ -105,9 +105,7 @@ def train(flags: dict[str, Any] | None = None, toml: dict[str, Any] | None = Non
     if not ctx.is_main:
         report = Silent()
     s = prepare(flags or {}, toml or {}, resume=resume, force=force, report=report, is_main=ctx.is_main)
-    lock = RunLock(s.run_dir)
-    if ctx.is_main:
-        lock.acquire()
+    lock = RunLock(s.run_dir)  # taken by prepare, before it wrote anything
     stop = _Stop()
     old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)} if _main_thread() else {}
     try:
@@ -134,8 +132,12 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
     optimizer = torch.optim.AdamW(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
     meta: dict[str, Any] = {"step": 0, "epoch": 0, "position": 0, "elapsed": 0.0, "best": None,
                             "best_step": 0, "bad_evals": 0, "tokens": 0}
-    if s.resuming:
+    saved: int | None = None  # step of the last checkpoint on disk
+    if s.resuming and not (s.run_dir / STATE).exists():  # killed before its first checkpoint
+        report.message(f"resuming {s.run_dir}: no checkpoint saved yet, starting at step 0")
+    elif s.resuming:
         meta.update(load_train_state(s.run_dir / STATE, model, None if reset_optimizer else optimizer))
+        saved = meta["step"]
         report.message(f"resuming {s.run_dir} at step {meta['step']}"
                        + (" with a fresh optimizer" if reset_optimizer else ""))
     for change in s.changes:
@@ -171,8 +173,9 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
             logits = wrapped(batch.src, batch.src_mask, batch.tgt_in)
         loss, nll, n_tok = sequence_loss(logits, batch.tgt_out, c.label_smoothing)
         if not torch.isfinite(loss):
-            raise SeqcliError(f"loss became {loss.item()} at step {step + 1}; the last good checkpoint "
-                              f"(step {meta['step']}) is kept in {s.run_dir}; try a lower --lr")
+            kept = f"the last checkpoint (step {saved}) is kept" if saved is not None else "no checkpoint was saved"
+            raise SeqcliError(f"loss became {loss.item()} at step {step + 1}; stopped, {kept} in {s.run_dir}; "
+                              "try a lower --lr")
         optimizer.zero_grad(set_to_none=True)
         (loss / max(n_tok, 1)).backward()
         if c.clip > 0:
@@ -198,7 +201,7 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
         if due:
             meta["elapsed"] = time.monotonic() - t_start
             _save(s, model, optimizer, meta, ctx)
-            t_saved = time.monotonic()
+            saved, t_saved = step, time.monotonic()
     if step % eval_every != 0 and stopped != "interrupted" and step > 0:
         _validate(s, model, meta, report, ctx)
     meta["elapsed"] = time.monotonic() - t_start
