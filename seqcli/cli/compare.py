@@ -1,5 +1,377 @@
-"""`seqcli compare` and `seqcli evolution`."""
+"""`seqcli compare` and `seqcli evolution`.
+
+compare: train every chosen architecture with one budget (or score existing runs)
+and print the evolution table and the BLEU-by-length chart; evolution: the
+registry's history table beside the numbers of the latest compare report. The
+campaign's progress display lives here too: one bar for the campaign, one for the
+architecture in training, on stderr.
+"""
 
 from __future__ import annotations
 
-from seqcli.cli import app  # noqa: F401
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from seqcli.cli import app
+from seqcli.cli.common import Device, Json, Src, TestSet, Tgt
+from seqcli.compare import DEFAULT_BUDGET, Campaign, duration
+
+DEFAULT_OUT = Path("runs/compare")
+
+
+def campaign_eta(done: list[float], left_after: int, elapsed: float, fraction: float | None) -> float | None:
+    """Seconds until the campaign ends, or None while there is nothing to go on.
+
+    done: wall seconds of the finished architectures; left_after: how many come after
+    the current one; elapsed and fraction (0..1, None if unknown): the current one's.
+    Finished architectures are the best guide (they include evaluation); before the
+    first has finished, the current one's own rate is extrapolated.
+    """
+    if done:
+        per_arch = sum(done) / len(done)
+        return max(per_arch - elapsed, 0.0) + per_arch * left_after
+    if not fraction or fraction < 0.02:
+        return None
+    per_arch = elapsed / fraction
+    return per_arch - elapsed + per_arch * left_after
+
+
+def _line(step: int, fields: dict[str, Any]) -> str:
+    """`step 120  loss 3.214  4,210 tok/s` from a training update."""
+    parts = [f"step {step}"]
+    if fields.get("loss") is not None:
+        parts.append(f"loss {fields['loss']:.3f}")
+    if fields.get("tok_s") is not None:
+        parts.append(f"{fields['tok_s']:,.0f} tok/s")
+    return "  ".join(parts)
+
+
+class _Tracker(Campaign):
+    """Campaign state shared by the displays: where we are, how far, and the ETA."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.index = 0
+        self.done: list[float] = []  # wall seconds of finished architectures
+        self.t_arch = self.t_train = time.monotonic()
+        self.total: int | None = None
+        self.budget: float | None = None
+        self.first, self.step = 0, 0
+        self.fields: dict[str, Any] = {}
+
+    def begin(self, names: list[str], budget: float | None, steps: int | None) -> None:
+        self.names = names
+
+    def arch_start(self, name: str) -> None:
+        self.index += 1
+        self.t_arch, self.step, self.fields, self.total, self.budget = time.monotonic(), 0, {}, None, None
+
+    def start(self, total: int | None, budget: float | None, first_step: int = 0) -> None:
+        self.total, self.budget, self.first, self.step = total, budget, first_step, first_step
+        self.t_train = time.monotonic()
+
+    def update(self, step: int, **fields: Any) -> None:
+        self.step, self.fields = step, fields
+
+    def arch_done(self, name: str, seconds: float, reused: bool) -> None:
+        if not reused:  # a reused run took no time, so it says nothing about the rest
+            self.done.append(seconds)
+
+    def fraction(self) -> float | None:
+        """How far the current architecture's training is, 0..1 (None if unknown)."""
+        parts = []
+        if self.total:
+            parts.append(self.step / self.total)
+        if self.budget:
+            parts.append((time.monotonic() - self.t_train) / self.budget)
+        return min(max(parts), 1.0) if parts else None
+
+    def status(self) -> str:
+        """`[3/8] gru` and the campaign's ETA."""
+        name = self.names[self.index - 1] if 0 < self.index <= len(self.names) else ""
+        eta = campaign_eta(self.done, len(self.names) - self.index, time.monotonic() - self.t_arch, self.fraction())
+        return f"[{self.index}/{len(self.names)}] {name}" + (f" · rest of campaign ~{duration(eta)}" if eta is not None else "")
+
+
+class PlainCampaign(_Tracker):
+    """Lines for logs and pipes: one per event, one per `every` seconds of training."""
+
+    def __init__(self, every: float = 15.0) -> None:
+        from seqcli.render import stderr_console
+
+        super().__init__()
+        self.every, self.last = every, 0.0
+        self.console = stderr_console()
+
+    def _say(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def arch_start(self, name: str) -> None:
+        super().arch_start(name)
+        self._say(self.status())
+
+    def update(self, step: int, **fields: Any) -> None:
+        super().update(step, **fields)
+        if time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            self._say(f"{self.status()}  {_line(step, fields)}")
+
+    def message(self, text: str) -> None:
+        self._say(f"  {text}")
+
+    def phase(self, text: str) -> None:
+        self._say(f"  {text}")
+
+    def arch_done(self, name: str, seconds: float, reused: bool) -> None:
+        super().arch_done(name, seconds, reused)
+        self._say(f"  {name}: {'kept from the earlier campaign' if reused else 'done in ' + duration(seconds)}")
+
+
+class LiveCampaign(_Tracker):
+    """Two rich bars on stderr: the campaign (architectures done, ETA) and the current training."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from seqcli.render import stderr_console
+
+        super().__init__()
+        self.progress = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
+                                 console=stderr_console(), transient=False)
+        self.overall: Any = None
+        self.current: Any = None
+
+    def begin(self, names: list[str], budget: float | None, steps: int | None) -> None:
+        super().begin(names, budget, steps)
+        self.progress.start()
+        self.overall = self.progress.add_task("campaign", total=len(names), info="")
+        self.current = self.progress.add_task("", total=100, info="")
+
+    def _refresh(self) -> None:
+        fraction = self.fraction()
+        self.progress.update(self.overall, info=self.status())
+        if fraction is not None:
+            self.progress.update(self.current, completed=round(100 * fraction))
+
+    def arch_start(self, name: str) -> None:
+        super().arch_start(name)
+        self.progress.reset(self.current, total=100, description=name, info="preparing data and tokenizers")
+        self._refresh()
+
+    def update(self, step: int, **fields: Any) -> None:
+        super().update(step, **fields)
+        self.progress.update(self.current, info=_line(step, fields))
+        self._refresh()
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def phase(self, text: str) -> None:
+        self.progress.update(self.current, completed=100, info=text)
+
+    def arch_done(self, name: str, seconds: float, reused: bool) -> None:
+        super().arch_done(name, seconds, reused)
+        self.progress.update(self.overall, advance=1)
+        self.message(f"{name}: {'kept from the earlier campaign' if reused else 'done in ' + duration(seconds)}")
+        self._refresh()
+
+    def end(self) -> None:
+        self.progress.stop()
+
+
+def natural_width(console: Any, renderable: Any, limit: int = 10_000) -> int:
+    """How wide a renderable wants to be, up to limit."""
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update(max_width=limit), renderable).maximum
+
+
+def print_wide(console: Any, renderable: Any, limit: int = 120) -> None:
+    """Print a wrapping table at its natural width (up to limit) when stdout is a pipe, which has no width."""
+    if not console.is_terminal:
+        console.width = min(limit, max(console.width, natural_width(console, renderable, limit)))
+    console.print(renderable)
+
+
+def print_unwrapped(console: Any, table: Any) -> None:
+    """Print a table of numbers whole: wider than the terminal rather than with a number cut."""
+    width = console.width
+    console.width = max(width, natural_width(console, table))  # print(width=...) cannot go wider
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
+def campaign_reporter() -> Campaign:
+    """Live bars on a terminal, plain lines when stderr is piped."""
+    import sys
+
+    return LiveCampaign() if sys.stderr.isatty() else PlainCampaign()
+
+
+def _table(headers: list[str], rows: list[list[str]], columns: list[int], **kw: Any) -> Any:
+    """A rich table of the chosen columns; numbers never wrap or get cut, headers may wrap."""
+    from rich import box
+    from rich.table import Table
+
+    t = Table(box=box.SIMPLE_HEAD, **kw)
+    for i in columns:
+        name = headers[i].replace("BLEU ", "BLEU\n").replace(" ", "\n", 1) if i else headers[i]
+        widest = max([len(r[i]) for r in rows] + [len(line) for line in name.splitlines()])
+        t.add_column(name, justify="right" if i else "left", style=None if i else "bold", no_wrap=True,
+                     min_width=widest)
+    for r in rows:
+        t.add_row(*(r[i] for i in columns))
+    return t
+
+
+def render_report(report: dict[str, Any]) -> None:
+    """The evolution table (with its caption) and the BLEU-by-length chart on stdout.
+
+    A terminal too narrow for the whole table gets it in two parts: the measures,
+    then BLEU by length, so no number is ever cut.
+    """
+    from seqcli.compare import caption, chart, table
+    from seqcli.render import stdout_console
+
+    console = stdout_console()
+    headers, rows = table(report)
+    title = "The evolution, measured"
+    whole = _table(headers, rows, list(range(len(headers))), title=title)
+    if not console.is_terminal or natural_width(console, whole) <= console.width:
+        print_unwrapped(console, whole)
+    else:
+        by_length = [i for i, h in enumerate(headers) if h.startswith("BLEU ")]
+        measures = [i for i in range(len(headers)) if i not in by_length]
+        print_unwrapped(console, _table(headers, rows, measures, title=title))
+        print_unwrapped(console, _table(headers, rows, [0, *by_length], title="Test BLEU by source length (words)"))
+    console.print(caption(report) + ".", markup=False, style="dim")
+    for line in report.get("notes", []):
+        console.print(f"note: {line}", markup=False)
+    if rows:
+        console.print()
+        console.print(chart(report))
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[Path] | None, typer.Argument(help="Existing run directories: score them on one test set without training.", show_default=False)] = None,
+    archs: Annotated[str | None, typer.Option("--archs", "-a", help="all (default), or a comma list such as rnn,gru,transformer.")] = None,
+    corpus: Annotated[str | None, typer.Option("--corpus", "-c", help="aurora (default), a TSV file, a Moses directory, or a `data get` name. With RUN_DIRs: score on this corpus's test split instead of the first run's.")] = None,
+    src: Src = None,
+    tgt: Tgt = None,
+    test_set: TestSet = None,
+    budget: Annotated[str | None, typer.Option("--budget", help=f"Training wall time per architecture, e.g. 90s, 2m (default {duration(DEFAULT_BUDGET)}).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Instead of --budget: this many optimizer steps per architecture.")] = None,
+    size: Annotated[str | None, typer.Option(help="tiny | small (default) | base: presets of comparable parameter counts.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed, the same for every architecture (default 1).")] = None,
+    vocab_size: Annotated[int | None, typer.Option(help="Subword vocabulary size per side (default 8000).")] = None,
+    batch_tokens: Annotated[int | None, typer.Option(help="Tokens per batch (default 4096).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where the runs (one directory per architecture), report.json and report.md go.")] = DEFAULT_OUT,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep architectures already trained in --out; finish or train the rest.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Retrain architectures that already have a run in --out.")] = False,
+    device: Device = "auto",
+    png: Annotated[Path | None, typer.Option("--png", help="Also draw the BLEU-by-length chart into this PNG (needs the plot extra).")] = None,
+    json_out: Json = False,
+) -> None:
+    """Train every architecture with the same budget and print the evolution table, measured.
+
+    Each architecture gets the same training budget, seed, corpus and size preset;
+    each is scored on the test split (greedy): BLEU, chrF, BLEU by source length,
+    decoding speed. With RUN_DIRs, those runs are scored without training.
+    """
+    from seqcli.compare import Plan, compare_runs, parse_archs, run_campaign
+    from seqcli.config import parse_duration
+    from seqcli.errors import SeqcliError
+    from seqcli.render import note
+
+    if budget and steps:
+        raise SeqcliError("give --budget or --steps, not both")
+    if runs:
+        training = {"--archs": archs, "--budget": budget, "--steps": steps, "--size": size, "--seed": seed,
+                    "--vocab-size": vocab_size, "--batch-tokens": batch_tokens, "--src": src, "--tgt": tgt,
+                    "--test-set": test_set, "--resume": resume or None, "--force": force or None}
+        given = [k for k, v in training.items() if v is not None]
+        if given:
+            raise SeqcliError(f"{', '.join(given)} apply when training; RUN_DIRs are scored as they are")
+        report = compare_runs(runs, out, corpus, device, report=campaign_reporter())
+    else:
+        flags = {k: v for k, v in {"src": src, "tgt": tgt, "test_set": test_set, "vocab_size": vocab_size,
+                                   "batch_tokens": batch_tokens}.items() if v is not None}
+        plan = Plan(archs=parse_archs(archs), out=out, corpus=corpus or "aurora", size=size or "small",
+                    budget=parse_duration(budget) if budget else DEFAULT_BUDGET, steps=steps,
+                    seed=1 if seed is None else seed, device=device, train_flags=flags)
+        report = run_campaign(plan, resume=resume, force=force, report=campaign_reporter())
+    if png:
+        from seqcli.chart import save_png
+        from seqcli.compare import chart
+
+        save_png(chart(report), png)
+    if json_out:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        render_report(report)
+    note(f"report: {out / 'report.json'}, {out / 'report.md'}" + (f", chart: {png}" if png else ""))
+    if not report.get("complete", True):
+        note(f"interrupted; go on with: seqcli compare --resume --out {out} (and the same options)")
+        raise typer.Exit(130)
+
+
+@app.command()
+def evolution(
+    report: Annotated[Path | None, typer.Option("--report", "-r", help=f"A compare report (default {DEFAULT_OUT / 'report.json'}, when it exists).")] = None,
+    json_out: Json = False,
+) -> None:
+    """Print the evolution table from the registry, beside what `seqcli compare` measured."""
+    from rich.table import Table
+
+    from seqcli.compare import REPORT_JSON, evolution_rows, load_report
+    from seqcli.render import note, stdout_console
+
+    path = report or DEFAULT_OUT / REPORT_JSON
+    measured = load_report(path) if report or path.is_file() else None
+    rows = evolution_rows(measured)
+    if json_out:
+        typer.echo(json.dumps({"report": str(path) if measured else None, "rows": rows}, ensure_ascii=False, indent=2))
+        return
+    longest = next((r["longest_bucket"] for r in rows if r["longest_bucket"]), "longest")
+    t = Table(title="The evolution of sequence models", show_lines=True,
+              caption=_evolution_caption(measured, path, longest), caption_justify="left")
+    t.add_column("architecture", style="bold", min_width=12)
+    for col in ("key features", "challenge it left", "what the next stage brought"):
+        t.add_column(col, min_width=14)
+    numbers = ("BLEU", f"BLEU\n{longest}", "train\ntok/s") if measured else ()
+    for col in numbers:
+        t.add_column(col, justify="right")
+    for r in rows:
+        measures = (_cell(r["bleu"], ".2f"), _cell(r["bleu_longest"], ".2f"), _cell(r["tokens_per_s"], ",.0f"))
+        t.add_row(f"{r['stage']}\n{r['arch']}, {r['year']}", r["features"], r["challenge"], r["next_fix"],
+                  *(measures if measured else ()))
+    print_wide(stdout_console(), t)
+    if measured is None:
+        note(f"no compare report at {path}: run `seqcli compare` to fill in the measured columns")
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def _evolution_caption(report: dict[str, Any] | None, path: Path, longest: str | None) -> str:
+    from seqcli.compare import caption
+
+    if report is None:
+        return "History from the registry (seqcli/models/registry.py); no measurements yet."
+    return (f"History from the registry; numbers from {path}: " + caption(report)
+            + (f"; longest length bucket: {longest} words" if longest else ""))
