@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
+import os
 
-import pytest
+# Tests use tiny models: one thread each is fastest, and on a busy 2-core machine a
+# spinning thread pool per process costs far more than it gives. Set before torch loads,
+# so subprocesses inherit it too.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import random  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

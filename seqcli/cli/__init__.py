@@ -58,6 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except (SystemExit, typer.Exit):
         raise
+    except OSError as e:  # a file we could not read or write: the user can act on it
+        if debug:
+            raise
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        _fail(f"error: {e.strerror or e}{where}")
     except Exception as e:  # a bug of ours: still one line, the traceback on request
         if debug:
             raise
