@@ -30,10 +30,11 @@ from seqcli.progress import Silent
 if TYPE_CHECKING:
     from seqcli.data import Corpus
 
-# Seconds of training per architecture. Measured on aurora at size small on a shared
-# 2-core CPU, one torch thread: tokenizers, final validation and scoring the 1,200
-# test sentences cost 30-60 s per architecture (decoding an undertrained model runs
-# to the length limit, the worst case), so 8 x (90 s + ~45 s) is about 18 minutes.
+# Seconds of training per architecture. Measured on aurora, size small, on the shared
+# 2-core CPU with one torch thread: everything but the training loop (tokenizers,
+# final validation, scoring 1,200 test sentences, decoding an untrained model to the
+# length limit: the worst case) took 24-57 s per architecture, 272 s for all eight,
+# so 8 x 90 s + 272 s is about 16.5 minutes, inside the ~20 minutes asked for.
 DEFAULT_BUDGET = 90.0
 MIN_BUCKET = 10  # a length bucket with fewer test sentences is merged into the one before
 REPORT_JSON, REPORT_MD = "report.json", "report.md"
@@ -95,7 +96,8 @@ class Campaign(Silent):
 # ---- evaluation ---------------------------------------------------------------------
 
 
-def length_groups(srcs: Sequence[str], width: int = BUCKET, min_sentences: int = MIN_BUCKET) -> list[tuple[str, list[int]]]:
+def length_groups(srcs: Sequence[str], width: int = BUCKET,
+                  min_sentences: int = MIN_BUCKET) -> list[tuple[str, list[int]]]:
     """Group sentence indices by source length in words: [("1-10", [...]), ..., ("41+", [...])].
 
     Long buckets hold few sentences and one sentence swings their BLEU, so groups at
@@ -357,7 +359,8 @@ def table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     for e in report["architectures"]:
         by = {b["bucket"]: b["bleu"] for b in e.get("by_length", [])}
         t = e.get("test", {})
-        rows.append([e["label"], str(e.get("year", "")), _num(e.get("parameters") and e["parameters"] / 1e6, ".2f") + "M",
+        params = e.get("parameters")
+        rows.append([e["label"], str(e.get("year", "")), f"{params / 1e6:.2f}M" if params else "–",
                      duration(e.get("train_seconds")), _num(e.get("tokens_per_s"), ",.0f"),
                      _num(e.get("valid_ppl"), ".2f"), _num(t.get("bleu"), ".2f"), _num(t.get("chrf"), ".2f"),
                      *[_num(by.get(b), ".2f") for b in labels], _num(t.get("decode_sent_s"), ",.1f")])

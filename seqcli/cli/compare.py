@@ -94,7 +94,8 @@ class _Tracker(Campaign):
         """`[3/8] gru` and the campaign's ETA."""
         name = self.names[self.index - 1] if 0 < self.index <= len(self.names) else ""
         eta = campaign_eta(self.done, len(self.names) - self.index, time.monotonic() - self.t_arch, self.fraction())
-        return f"[{self.index}/{len(self.names)}] {name}" + (f" · rest of campaign ~{duration(eta)}" if eta is not None else "")
+        rest = f" · rest of campaign ~{duration(eta)}" if eta is not None else ""
+        return f"[{self.index}/{len(self.names)}] {name}{rest}"
 
 
 class PlainCampaign(_Tracker):
@@ -135,38 +136,35 @@ class LiveCampaign(_Tracker):
     """Two rich bars on stderr: the campaign (architectures done, ETA) and the current training."""
 
     def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from seqcli.render import stderr_console
 
         super().__init__()
-        self.progress = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
-                                 console=stderr_console(), transient=False)
+        self.progress = Progress(TextColumn("{task.description:<14}"), BarColumn(),
+                                 TextColumn("{task.fields[count]:>5}"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[info]}"), console=stderr_console(), transient=False)
         self.overall: Any = None
         self.current: Any = None
+        self.done_names: list[str] = []
 
     def begin(self, names: list[str], budget: float | None, steps: int | None) -> None:
         super().begin(names, budget, steps)
         self.progress.start()
-        self.overall = self.progress.add_task("campaign", total=len(names), info="")
-        self.current = self.progress.add_task("", total=100, info="")
+        self.overall = self.progress.add_task("campaign", total=len(names), info="", count=f"0/{len(names)}")
+        self.current = self.progress.add_task("", total=100, info="", count="")
 
     def _refresh(self) -> None:
         fraction = self.fraction()
-        self.progress.update(self.overall, info=self.status())
+        # The campaign bar moves within an architecture too: finished ones + this one's fraction.
+        self.progress.update(self.overall, info=self.status(), completed=len(self.done_names) + (fraction or 0.0))
         if fraction is not None:
-            self.progress.update(self.current, completed=round(100 * fraction))
+            self.progress.update(self.current, completed=round(100 * fraction), count=f"{fraction:.0%}")
 
     def arch_start(self, name: str) -> None:
         super().arch_start(name)
-        self.progress.reset(self.current, total=100, description=name, info="preparing data and tokenizers")
+        self.progress.reset(self.current, total=100, description=name, info="preparing data and tokenizers",
+                            count="")
         self._refresh()
 
     def update(self, step: int, **fields: Any) -> None:
@@ -182,9 +180,10 @@ class LiveCampaign(_Tracker):
 
     def arch_done(self, name: str, seconds: float, reused: bool) -> None:
         super().arch_done(name, seconds, reused)
-        self.progress.update(self.overall, advance=1)
+        self.done_names.append(name)
+        self.progress.update(self.overall, completed=len(self.done_names),
+                             count=f"{len(self.done_names)}/{len(self.names)}")
         self.message(f"{name}: {'kept from the earlier campaign' if reused else 'done in ' + duration(seconds)}")
-        self._refresh()
 
     def end(self) -> None:
         self.progress.stop()
@@ -299,6 +298,7 @@ def compare(
 
     if budget and steps:
         raise SeqcliError("give --budget or --steps, not both")
+    progress = campaign_reporter()
     if runs:
         training = {"--archs": archs, "--budget": budget, "--steps": steps, "--size": size, "--seed": seed,
                     "--vocab-size": vocab_size, "--batch-tokens": batch_tokens, "--src": src, "--tgt": tgt,
@@ -306,14 +306,22 @@ def compare(
         given = [k for k, v in training.items() if v is not None]
         if given:
             raise SeqcliError(f"{', '.join(given)} apply when training; RUN_DIRs are scored as they are")
-        report = compare_runs(runs, out, corpus, device, report=campaign_reporter())
+
+        def work() -> dict[str, Any]:
+            return compare_runs(runs or [], out, corpus, device, report=progress)
     else:
         flags = {k: v for k, v in {"src": src, "tgt": tgt, "test_set": test_set, "vocab_size": vocab_size,
                                    "batch_tokens": batch_tokens}.items() if v is not None}
         plan = Plan(archs=parse_archs(archs), out=out, corpus=corpus or "aurora", size=size or "small",
                     budget=parse_duration(budget) if budget else DEFAULT_BUDGET, steps=steps,
                     seed=1 if seed is None else seed, device=device, train_flags=flags)
-        report = run_campaign(plan, resume=resume, force=force, report=campaign_reporter())
+
+        def work() -> dict[str, Any]:
+            return run_campaign(plan, resume=resume, force=force, report=progress)
+    try:
+        report = work()
+    finally:
+        progress.end()  # also after an error or Ctrl-C, so the terminal gets its cursor back
     if png:
         from seqcli.chart import save_png
         from seqcli.compare import chart
