@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
@@ -46,15 +45,6 @@ from seqcli.runs import load_run
 ARCHS = ["ann", "bahdanau", "transformer"]  # one per family the campaign must not tell apart
 WORDS = "tourists visit finland to watch northern lights the cat sees a dog in snow".split()
 FI = "turistit vierailevat suomessa katsomassa revontulia kissa näkee koiran lumessa ja on se hyvä talo".split()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    """Tiny models on a shared 2-core CPU run many times faster on one torch thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _pair(n: int, shift: int) -> tuple[str, str]:
