@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqcli.config import make_model_config, make_train_config, parse_duration, parse_sets
+from seqcli.config import TrainConfig, make_model_config, make_train_config, parse_duration, parse_sets
 from seqcli.errors import SeqcliError, unknown
 
 
@@ -12,7 +12,7 @@ def test_precedence_defaults_toml_flags() -> None:
     c = make_train_config({"lr": 0.5, "seed": 7}, {"lr": 0.25, "seed": None})
     assert c.lr == 0.25  # flag beats TOML
     assert c.seed == 7  # TOML beats default (flag not given)
-    assert c.batch_tokens == 4096  # default
+    assert c.batch_tokens == TrainConfig().batch_tokens  # default
 
 
 def test_unknown_key_suggests_close_match() -> None:
