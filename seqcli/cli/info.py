@@ -14,7 +14,7 @@ from seqcli.cli.common import Json
 @app.command()
 def archs(
     size: Annotated[str, typer.Option(help="Size preset to count parameters at: tiny | small | base.")] = "small",
-    vocab: Annotated[int, typer.Option(help="Vocabulary size per side assumed for the parameter count.")] = 8000,
+    vocab: Annotated[int, typer.Option(help="Vocabulary size per side assumed for the parameter count (aurora's default is about 1100).")] = 1000,
     json_out: Json = False,
 ) -> None:
     """List every architecture: family, year, parameters, attention, key idea."""
