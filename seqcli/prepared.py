@@ -123,16 +123,22 @@ def _write_tsv(path: Path, pairs: Sequence[Pair]) -> None:
 
 
 def prepare_corpus(spec: str, out: str | Path, *, src: str | None = None, tgt: str | None = None,
-                   test_set: str | None = None, tokenizer: str = "bpe", vocab_size: int = 8000,
+                   test_set: str | None = None, tokenizer: str = "bpe", vocab_size: int | None = None,
                    joint_vocab: bool = False, force: bool = False,
                    report: Callable[[str], None] | None = None) -> PrepareReport:
-    """Tokenize corpus `spec` once into a prepared dataset in `out` (see the module docstring)."""
+    """Tokenize corpus `spec` once into a prepared dataset in `out` (see the module docstring).
+
+    vocab_size None: the size `seqcli train` would choose for this corpus.
+    """
+    from seqcli.setup import default_vocab_size
+
     say = report or (lambda text: None)
     out = Path(out)
     _check_out(out, force)
     corpus = load_corpus(spec, src, tgt, test_set)
     say(f"corpus {corpus.name} ({corpus.src_lang}→{corpus.tgt_lang}): {len(corpus.train):,} train pairs")
     t0 = time.perf_counter()
+    vocab_size = vocab_size or default_vocab_size(corpus.train)
     src_tok, tgt_tok = train_tokenizers(corpus.train, tokenizer, vocab_size, joint_vocab)
     t1 = time.perf_counter()
     say(f"tokenizers trained in {t1 - t0:.1f}s; encoding")

@@ -22,7 +22,7 @@ import seqcli
 from seqcli.errors import SeqcliError
 from seqcli.models.registry import get_arch
 from seqcli.runs import build_model, model_config_from, read_config, read_metrics, read_tensors
-from seqcli.train import train
+from seqcli.train import sequence_loss, train
 
 # Dropout 0: two ranks draw their own dropout masks, one process draws them in sequence.
 BASE = {"arch": "transformer", "size": "tiny", "dropout": 0.0, "batch_tokens": 150, "eval_every": 1000,
@@ -120,3 +120,21 @@ def test_compile_trains_or_skips_cleanly(tiny_tsv: Path, tmp_path: Path) -> None
     assert result.step == 2 and torch.isfinite(torch.tensor(_train_loss(tmp_path / "c")))
     saved = read_tensors(tmp_path / "c" / "model.safetensors")[0]
     assert not [k for k in saved if "_orig_mod" in k]  # checkpoints hold the plain model's names
+
+
+def test_fused_loss_has_autograd_gradient() -> None:
+    """The hand-written gradient of the label-smoothed loss equals autograd's on the plain formula."""
+    torch.manual_seed(0)
+    logits = torch.randn(3, 5, 11)
+    target = torch.tensor([[4, 5, 3, 0, 0], [7, 3, 0, 0, 0], [10, 9, 8, 6, 3]])
+    for eps in (0.0, 0.1):
+        ours = logits.clone().requires_grad_()
+        loss, nll, n = sequence_loss(ours, target, eps)
+        loss.backward()
+        plain = logits.clone().requires_grad_()
+        logp, real = plain.log_softmax(-1), target != 0
+        nll_plain = -logp.gather(-1, target[..., None]).squeeze(-1)
+        expected = ((1 - eps) * nll_plain - eps * logp.mean(-1))[real].sum()
+        expected.backward()
+        assert n == 10 and torch.allclose(loss, expected) and torch.allclose(nll, nll_plain[real].sum())
+        assert torch.allclose(ours.grad, plain.grad, atol=1e-7) and not ours.grad[~real].any()
