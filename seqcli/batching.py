@@ -121,7 +121,8 @@ class _Flat:
         where = (self.starts[members] + shift)[:, None] + span[None, :]  # [B, L]
         where = where.clamp_(max=len(self.ids) - 1).view(-1)  # [B * L]
         # index_select on a flat index is far cheaper than advanced indexing with a 2-D one.
-        ids = self.ids.index_select(0, where).view(mask.shape).masked_fill_(~mask, PAD)
+        # .long(): prepared (memory-mapped) datasets store ids as int32; a no-op for int64.
+        ids = self.ids.index_select(0, where).long().view(mask.shape).masked_fill_(~mask, PAD)
         return ids, mask
 
 
@@ -185,6 +186,23 @@ def make_batches(data: Encoded, batch_tokens: int, *, shuffle: bool, seed: int =
     """
     return [_collate(data, members) for members in
             batch_plan(data, batch_tokens, shuffle=shuffle, seed=seed, epoch=epoch)]
+
+
+class PlannedBatches(Sequence[Batch]):
+    """The batches of a plan, each collated when it is read.
+
+    An epoch never sits in memory as padded tensors all at once: with a prepared,
+    memory-mapped dataset only the ids of the batch being read are touched.
+    """
+
+    def __init__(self, data: Encoded, plan: list[list[int]]) -> None:
+        self.data, self.plan = data, plan
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def __getitem__(self, i: int) -> Batch:  # type: ignore[override]
+        return _collate(self.data, self.plan[i])
 
 
 def collate_source(src_ids: list[list[int]]) -> tuple[Tensor, Tensor]:

@@ -32,7 +32,8 @@ class TrainConfig:
     steps: int | None = None  # default: the architecture's preset
     epochs: float | None = None
     time_budget: float | None = None  # seconds
-    batch_tokens: int = 4096
+    batch_tokens: int = 2048  # CPU-friendly: more updates per minute; raise it on a GPU
+    accumulate: int = 1  # batches per optimizer step (gradient accumulation)
     lr: float | None = None  # default: the architecture's preset
     schedule: str | None = None  # noam | inverse_sqrt | constant
     warmup: int | None = None
@@ -45,10 +46,11 @@ class TrainConfig:
     eval_every: int | None = None  # steps; default: about ten times a run
     patience: int = 0  # validations without BLEU gain before stopping; 0 = never
     tokenizer: str = "bpe"  # bpe | word
-    vocab_size: int = 8000
+    vocab_size: int | None = None  # per side; default: see setup.default_vocab_size
     joint_vocab: bool = False
     max_tokens: int = 200  # training pairs longer than this (in tokens) are dropped
     valid_bleu_sentences: int = 300  # greedy BLEU on this many validation pairs
+    compile: bool = False  # torch.compile the training forward
     model: dict[str, Any] = field(default_factory=dict)  # overrides of model fields
 
 
@@ -137,7 +139,7 @@ def validate_train_config(c: TrainConfig) -> None:
         raise unknown("schedule", c.schedule, SCHEDULES)
     if c.tokenizer not in TOKENIZERS:
         raise unknown("tokenizer", c.tokenizer, TOKENIZERS)
-    for name in ("steps", "epochs", "time_budget", "batch_tokens", "lr", "vocab_size", "max_tokens"):
+    for name in ("steps", "epochs", "time_budget", "batch_tokens", "accumulate", "lr", "vocab_size", "max_tokens"):
         value = getattr(c, name)
         if value is not None and value <= 0:
             raise SeqcliError(f"--{name.replace('_', '-')} must be positive, got {value}")

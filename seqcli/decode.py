@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqcli.models.base import BOS, EOS, PAD, Seq2Seq
+from seqcli.models.base import BOS, EOS, PAD, Seq2Seq, Step
 
 
 @dataclass
@@ -108,8 +108,12 @@ def beam_search(
     """
     B, K, device = src.size(0), beam, src.device
     sents = [_Sentence(m) for m in max_lens]
-    memory = model.encode(src, src_mask).select(torch.arange(B, device=device).repeat_interleave(K))
-    step = model.decode(memory, torch.full((B * K, 1), BOS, dtype=torch.long, device=device))
+    # All K beams of a sentence start identical: decode the first step once per sentence, then copy.
+    memory = model.encode(src, src_mask)
+    first = model.decode(memory, torch.full((B, 1), BOS, dtype=torch.long, device=device))
+    expand = torch.arange(B, device=device).repeat_interleave(K)
+    memory = memory.select(expand)
+    step = Step(first.logits.index_select(0, expand), first.state.select(expand))
     scores = torch.full((B, K), -math.inf, device=device)
     scores[:, 0] = 0.0  # all beams start identical: keep one so the top-K are distinct
     history: list[list[int]] = [[] for _ in range(B * K)]
@@ -118,7 +122,7 @@ def beam_search(
         N = len(active)
         logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1))  # [N*K, V]
         V = logp.size(-1)
-        cand = (scores.view(-1, 1) + logp).view(N, K * V)  # [N, K*V]
+        cand = logp.add_(scores.view(-1, 1)).view(N, K * V)  # [N, K*V]; in place: no new [N*K, V] each step
         top_s, top_i = cand.topk(min(2 * K, K * V), dim=1)
         rows, toks, new_scores, keep = [], [], [], []
         for n, (ss, ii) in enumerate(zip(top_s.tolist(), top_i.tolist(), strict=True)):
@@ -138,7 +142,9 @@ def beam_search(
         index = torch.tensor(rows, device=device)
         history = [history[r] + [tok] for r, tok in zip(rows, toks, strict=True)]
         scores = torch.tensor(new_scores, device=device).view(len(keep), K)
-        memory = memory.select(torch.tensor([n * K + k for n in keep for k in range(K)], device=device))
+        if len(keep) < N:  # sentences finished: drop their rows. A sentence's K beams share one
+            # memory, so following the beams needs no copy of it (only the state moves).
+            memory = memory.select(torch.tensor([n * K + k for n in keep for k in range(K)], device=device))
         state = step.state.select(index)
         step = model.decode(memory, torch.tensor(toks, device=device)[:, None], state)
     out = []

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import signal
 import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,15 @@ import torch
 import torch.nn.functional as F
 
 from seqcli import distributed as dist
-from seqcli.batching import Batch, Encoded, encode_pairs, make_batches, padding_fraction
+from seqcli.batching import (
+    Batch,
+    Encoded,
+    PlannedBatches,
+    batch_plan,
+    encode_pairs,
+    make_batches,
+    padding_fraction,
+)
 from seqcli.checkpoint import load_train_state, save_train_state
 from seqcli.config import TrainConfig
 from seqcli.device import autocast, resolve_device
@@ -54,12 +64,98 @@ def sequence_loss(logits: torch.Tensor, target: torch.Tensor, smoothing: float) 
 
     logits [B, T, V], target [B, T] with PAD where there is no token.
     """
-    logp = F.log_softmax(logits.float(), dim=-1)  # [B, T, V]
-    real = target != PAD  # [B, T]
-    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # [B, T]
-    smooth = -logp.mean(dim=-1)  # [B, T]: cross-entropy against the uniform distribution
-    loss = ((1 - smoothing) * nll + smoothing * smooth)[real].sum()
-    return loss, nll[real].sum().detach(), int(real.sum())
+    loss, nll = _SmoothedCrossEntropy.apply(logits.float(), target, smoothing)
+    return loss, nll.detach(), int((target != PAD).sum())
+
+
+class _SmoothedCrossEntropy(torch.autograd.Function):
+    """(1 - ε) · NLL + ε · cross-entropy against the uniform distribution, with a hand-written gradient.
+
+    d loss / d logits = softmax - ((1 - ε) · one-hot(target) + ε / V) at real positions, 0
+    at padding: one pass over the saved log-probabilities, where autograd's chain
+    through gather, mean and log_softmax makes several [B, T, V] passes (with a small
+    vocabulary model, the loss took a sixth of a CPU training step; now half that).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, target: torch.Tensor,
+                smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
+        logp = F.log_softmax(logits, dim=-1)  # [B, T, V]
+        real = target != PAD  # [B, T]
+        nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # [B, T]
+        smooth = -logp.mean(dim=-1)  # [B, T]
+        ctx.save_for_backward(logp, target, real)
+        ctx.smoothing = smoothing
+        loss = ((1 - smoothing) * nll + smoothing * smooth).masked_fill(~real, 0.0).sum()
+        nll_sum = nll.masked_fill(~real, 0.0).sum()
+        ctx.mark_non_differentiable(nll_sum)  # reported, never trained on
+        return loss, nll_sum
+
+    @staticmethod
+    def backward(ctx: Any, grad_loss: torch.Tensor, _: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        logp, target, real = ctx.saved_tensors
+        eps = ctx.smoothing
+        grad = logp.exp_()  # softmax, written over the saved log-probabilities (used once)
+        grad.sub_(eps / grad.size(-1))
+        grad.scatter_add_(-1, target.unsqueeze(-1), grad.new_full((*target.shape, 1), eps - 1.0))
+        grad.mul_((grad_loss * real).unsqueeze(-1))  # [B, T, 1]: 0 at padding
+        return grad, None, None
+
+
+def make_optimizer(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """AdamW with β2 = 0.98, ε = 1e-9 (Vaswani et al. 2017, 5.3); the learning rate is set per step.
+
+    Fused (one kernel per tensor) where PyTorch has it: on a CPU the per-operation
+    loop took about a quarter of a Transformer training step (bench/README.md).
+    """
+    options: dict[str, Any] = {"lr": 1.0, "betas": (0.9, 0.98), "eps": 1e-9, "weight_decay": 0.0}
+    try:
+        return torch.optim.AdamW(model.parameters(), fused=True, **options)
+    except (RuntimeError, ValueError):  # a device without the fused kernel
+        return torch.optim.AdamW(model.parameters(), **options)
+
+
+@dataclass
+class StepStats:
+    """What one optimizer step saw, summed over its batches and over every process."""
+
+    loss: float  # mean NLL per real target token
+    tokens: int  # real source + target tokens
+    tgt_tokens: int  # real target tokens (what the loss averages over)
+
+
+def train_step(forward: Callable[..., torch.Tensor], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+               micro: Sequence[Batch], *, smoothing: float, clip: float, ctx: dist.Context | None = None,
+               ddp: Any = None) -> StepStats:
+    """One optimizer step over this process's batches (several = gradient accumulation).
+
+    The summed loss is divided by the real target tokens of the whole step, counted
+    over every batch and every process, so k batches on each of N processes give the
+    gradient one process holding all N·k batches would (DDP averages over processes,
+    hence the factor N). ddp: the DistributedDataParallel module, whose gradient
+    all-reduce waits for the last batch. Raises FloatingPointError on a non-finite loss.
+    """
+    ctx = ctx or dist.Context()
+    device = next(model.parameters()).device
+    n_tgt, n_src = dist.all_sum([sum(b.n_tgt_tokens for b in micro), sum(b.n_src_tokens for b in micro)], ctx)
+    per_process = max(n_tgt, 1) / ctx.world
+    optimizer.zero_grad(set_to_none=True)
+    nll_sum = 0.0
+    for i, batch in enumerate(micro):
+        batch = batch.to(device)
+        with nullcontext() if ddp is None or i == len(micro) - 1 else ddp.no_sync():
+            with autocast(device):
+                logits = forward(batch.src, batch.src_mask, batch.tgt_in)
+            loss, nll, _ = sequence_loss(logits, batch.tgt_out, smoothing)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(loss.item())
+            (loss / per_process).backward()
+        nll_sum += nll.item()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    (nll_total,) = dist.all_sum([nll_sum], ctx)
+    return StepStats(nll_total / max(n_tgt, 1), int(n_tgt + n_src), int(n_tgt))
 
 
 # ---- the result ------------------------------------------------------------------------
@@ -129,7 +225,7 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
     c, device = s.config, s.device
     torch.manual_seed(c.seed)
     model = build_model(s.arch, s.model_config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
+    optimizer = make_optimizer(model)
     meta: dict[str, Any] = {"step": 0, "epoch": 0, "position": 0, "elapsed": 0.0, "best": None,
                             "best_step": 0, "bad_evals": 0, "tokens": 0}
     saved: int | None = None  # step of the last checkpoint on disk
@@ -142,9 +238,16 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
                        + (" with a fresh optimizer" if reset_optimizer else ""))
     for change in s.changes:
         report.message(f"changed on resume: {change}")
+    if ctx.world > 1:  # same weights everywhere (DDP broadcasts rank 0's), but each rank its own dropout
+        torch.manual_seed(c.seed + 1_000_003 * ctx.rank + meta["step"])
     wrapped = dist.wrap(model, ctx)
+    forward = _compiled(wrapped) if c.compile else wrapped
     lr, schedule, warmup = s.lr, s.schedule, s.warmup
-    steps_per_epoch = max(1, len(make_batches(s.train_data, c.batch_tokens, shuffle=False)) // ctx.world)
+    per_rank = len(batch_plan(s.train_data, c.batch_tokens, shuffle=False)) // ctx.world
+    if per_rank < c.accumulate:
+        raise SeqcliError(f"each of the {ctx.world} process(es) gets {per_rank} batch(es) per epoch, fewer than "
+                          f"--accumulate {c.accumulate}; lower --batch-tokens, --accumulate or --nproc")
+    steps_per_epoch = per_rank // c.accumulate
     limit = _step_limit(c, s.default_steps, steps_per_epoch)
     save_every, eval_every = c.save_every, c.eval_every or max(50, (limit or 2000) // 6)
     report.start(limit, c.time_budget, meta["step"])
@@ -153,40 +256,30 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
     stopped, step = "steps", meta["step"]
     batches = _epoch(s, ctx, meta["epoch"])
     while True:
-        if limit is not None and step >= limit:
-            stopped = "epochs" if c.epochs and not c.steps else "steps"
+        reason = _stop_reason(c, step, limit, t_start, stop, ctx)
+        if reason:
+            stopped = reason
             break
-        if c.time_budget and time.monotonic() - t_start >= c.time_budget:
-            stopped = "time"
-            break
-        if stop.signal is not None:
-            stopped = "interrupted"
-            break
-        if meta["position"] >= len(batches):
+        if meta["position"] + c.accumulate > len(batches):
             meta["epoch"], meta["position"] = meta["epoch"] + 1, 0
             batches = _epoch(s, ctx, meta["epoch"])
-        batch = batches[meta["position"]].to(device)
+        micro = [batches[meta["position"] + i] for i in range(c.accumulate)]
         t0 = time.monotonic()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step + 1, schedule, lr, warmup, s.model_config.d_model)
-        with autocast(device):
-            logits = wrapped(batch.src, batch.src_mask, batch.tgt_in)
-        loss, nll, n_tok = sequence_loss(logits, batch.tgt_out, c.label_smoothing)
-        if not torch.isfinite(loss):
+        try:
+            done = train_step(forward, model, optimizer, micro, smoothing=c.label_smoothing, clip=c.clip, ctx=ctx,
+                              ddp=wrapped if ctx.world > 1 else None)
+        except FloatingPointError as e:
             kept = f"the last checkpoint (step {saved}) is kept" if saved is not None else "no checkpoint was saved"
-            raise SeqcliError(f"loss became {loss.item()} at step {step + 1}; stopped, {kept} in {s.run_dir}; "
-                              "try a lower --lr")
-        optimizer.zero_grad(set_to_none=True)
-        (loss / max(n_tok, 1)).backward()
-        if c.clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), c.clip)
-        optimizer.step()
+            raise SeqcliError(f"loss became {e} at step {step + 1}; stopped, {kept} in {s.run_dir}; "
+                              "try a lower --lr") from None
         step += 1
-        meta.update(step=step, position=meta["position"] + 1)
-        tok_count += n_tok + int(batch.src_mask.sum())
+        meta.update(step=step, position=meta["position"] + c.accumulate)
+        tok_count += done.tokens
         tok_time += time.monotonic() - t0
-        last_loss = nll.item() / max(n_tok, 1)
-        meta["tokens"] += n_tok
+        last_loss = done.loss
+        meta["tokens"] += done.tgt_tokens
         fields = {"loss": last_loss, "ppl": math.exp(min(last_loss, 50)),
                   "lr": optimizer.param_groups[0]["lr"], "tok_s": tok_count / max(tok_time, 1e-9)}
         report.update(step, **fields)
@@ -194,7 +287,8 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
             append_metrics(s.run_dir, {"kind": "train", "step": step, **fields,
                                        "elapsed": round(time.monotonic() - t_start, 2)})
         if step % eval_every == 0:
-            if _validate(s, model, meta, report, ctx) and c.patience and meta["bad_evals"] >= c.patience:
+            patience_out = _validate(s, model, meta, report, ctx) and c.patience and meta["bad_evals"] >= c.patience
+            if dist.from_main(bool(patience_out), ctx):  # the other ranks wait here while rank 0 validates
                 stopped = "early stopping"
                 break
         due = step % save_every == 0 if save_every else time.monotonic() - t_saved >= 60
@@ -217,6 +311,7 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
     if ctx.is_main:
         append_metrics(s.run_dir, {"kind": "summary", "step": step, "stopped": stopped,
                                    "elapsed": round(result.elapsed, 2), "tok_s": round(result.tokens_per_s, 1),
+                                   "train_loss": None if math.isnan(last_loss) else last_loss,
                                    "valid": result.valid, "test": result.test})
     return result
 
@@ -233,10 +328,34 @@ def _step_limit(c: TrainConfig, default_steps: int, steps_per_epoch: int) -> int
     return min(limits) if limits else None
 
 
-def _epoch(s: Setup, ctx: dist.Context, epoch: int) -> list[Batch]:
-    """This rank's batches for an epoch: a pure function of (seed, epoch), so resume can skip ahead."""
-    batches = make_batches(s.train_data, s.config.batch_tokens, shuffle=True, seed=s.config.seed, epoch=epoch)
-    return dist.shard(batches, ctx)
+STOP_REASONS = ("", "interrupted", "time", "steps", "epochs")  # across ranks, the later one wins
+
+
+def _stop_reason(c: TrainConfig, step: int, limit: int | None, t_start: float, stop: _Stop,
+                 ctx: dist.Context) -> str:
+    """Why to stop before the next step ("" = go on), the same on every rank."""
+    reason = ""
+    if limit is not None and step >= limit:
+        reason = "epochs" if c.epochs and not c.steps else "steps"
+    elif c.time_budget and time.monotonic() - t_start >= c.time_budget:
+        reason = "time"
+    elif stop.signal is not None:
+        reason = "interrupted"
+    return STOP_REASONS[dist.agree(STOP_REASONS.index(reason), ctx)]
+
+
+def _compiled(module: torch.nn.Module) -> Callable[..., torch.Tensor]:
+    """torch.compile for the training forward (--compile); every batch has its own shape, hence dynamic."""
+    return torch.compile(module, dynamic=True)  # type: ignore[return-value]
+
+
+def _epoch(s: Setup, ctx: dist.Context, epoch: int) -> PlannedBatches:
+    """This rank's batches for an epoch: a pure function of (seed, epoch), so resume can skip ahead.
+
+    Collated as they are read, so a large (prepared, memory-mapped) corpus never sits in memory.
+    """
+    plan = batch_plan(s.train_data, s.config.batch_tokens, shuffle=True, seed=s.config.seed, epoch=epoch)
+    return PlannedBatches(s.train_data, dist.shard(plan, ctx))
 
 
 def _save(s: Setup, model: Seq2Seq, optimizer: torch.optim.Optimizer, meta: dict[str, Any],

@@ -133,3 +133,34 @@ def get(
         typer.echo(json.dumps({"name": name, "path": str(path)}))
     else:
         stdout_console().print(f"{name}: {path}  (use --corpus {name})", markup=False)
+
+
+@data_app.command("prepare")
+def prepare(
+    corpus: Corpus = "aurora",
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory for the prepared dataset.")] = "prepared",
+    src: Src = None,
+    tgt: Tgt = None,
+    test_set: TestSet = None,
+    tokenizer: Annotated[str, typer.Option(help="bpe | word.")] = "bpe",
+    vocab_size: Annotated[int | None, typer.Option(help="Subword vocabulary size per side (default: as `train` picks it).")] = None,
+    joint_vocab: Annotated[bool, typer.Option("--joint-vocab/--separate-vocab", help="One vocabulary for both sides.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a prepared dataset already in --out.")] = False,
+    json_out: Json = False,
+) -> None:
+    """Tokenize a corpus once into a memory-mapped dataset; train on it with `seqcli train --corpus DIR`."""
+    from seqcli.prepared import prepare_corpus
+    from seqcli.render import note, stdout_console
+
+    done = prepare_corpus(corpus, out, src=src, tgt=tgt, test_set=test_set, tokenizer=tokenizer,
+                          vocab_size=vocab_size, joint_vocab=joint_vocab, force=force,
+                          report=None if json_out else note)
+    record = {"out": str(done.out), "pairs": done.pairs, "src_tokens": done.src_tokens, "tgt_tokens": done.tgt_tokens,
+              "tokenizer_s": round(done.tokenizer_seconds, 2), "encode_s": round(done.encode_seconds, 2),
+              "pairs_per_s": round(done.pairs_per_s, 1)}
+    if json_out:
+        typer.echo(json.dumps(record))
+    else:
+        stdout_console().print(f"{done.out}: {done.pairs:,} training pairs, {done.src_tokens:,} + "
+                               f"{done.tgt_tokens:,} tokens, encoded at {done.pairs_per_s:,.0f} pairs/s "
+                               f"(use --corpus {done.out})", markup=False)

@@ -23,6 +23,7 @@ def train(
     epochs: Annotated[float | None, typer.Option(help="Stop after this many passes over the training data.")] = None,
     time_budget: Annotated[str | None, typer.Option("--time-budget", help="Stop after this much wall time, e.g. 90s, 5m.")] = None,
     batch_tokens: Annotated[int | None, typer.Option(help="Tokens per batch (padding included).")] = None,
+    accumulate: Annotated[int | None, typer.Option(help="Batches per optimizer step (gradient accumulation; default 1).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (Noam: the scale factor).")] = None,
     schedule: Annotated[str | None, typer.Option(help="noam | inverse_sqrt | constant.")] = None,
     warmup: Annotated[int | None, typer.Option(help="Warmup steps.")] = None,
@@ -45,6 +46,7 @@ def train(
     force: Annotated[bool, typer.Option("--force", help="Replace the run already in --out.")] = False,
     reset_optimizer: Annotated[bool, typer.Option("--reset-optimizer", help="On --resume, start a fresh optimizer.")] = False,
     nproc: Annotated[int | None, typer.Option("--nproc", help="Train with N processes (launches torchrun, DDP).")] = None,
+    compile_: Annotated[bool | None, typer.Option("--compile/--no-compile", help="torch.compile the training forward (off by default; pays on GPUs).")] = None,
 ) -> None:
     """Train an architecture; with no options, the Transformer on the embedded aurora corpus."""
     from seqcli.config import load_toml, parse_duration, parse_sets
@@ -61,7 +63,7 @@ def train(
         model["attention"] = attention
     flags = dict(arch=arch, corpus=corpus, src=src, tgt=tgt, test_set=test_set, out=out, steps=steps,
                  epochs=epochs, time_budget=parse_duration(time_budget) if time_budget else None,
-                 batch_tokens=batch_tokens, lr=lr, schedule=schedule, warmup=warmup,
+                 batch_tokens=batch_tokens, accumulate=accumulate, compile=compile_, lr=lr, schedule=schedule, warmup=warmup,
                  label_smoothing=label_smoothing, clip=clip, dropout=dropout, size=size, seed=seed,
                  device=None if device == "auto" else device, save_every=save_every, eval_every=eval_every,
                  patience=patience, tokenizer=tokenizer, vocab_size=vocab_size, joint_vocab=joint_vocab,

@@ -186,11 +186,13 @@ class Bahdanau(Seq2Seq):
         s = memory.hidden if state is None else state.hidden  # s_{i-1}, [B, L, n]
         embedded = self.dropout(self.embedding(tgt_in))  # E y_{i-1}, [B, T, D]
         states, contexts, alignments = [], [], []
-        for i in range(tgt_in.size(1)):
+        # unbind, not embedded[:, i]: each slice's backward would write a zero-filled
+        # [B, T, D] gradient, T of them per batch (a tenth of a CPU training step).
+        for y_prev in embedded.unbind(1):  # E y_{i-1}, [B, D]
             query = s[:, -1:]  # the top layer's s_{i-1}, [B, 1, n]
             alignment = self.align(self.attention(query, memory.keys), memory.mask)  # [B, 1, S]
             context = context_vectors(alignment, memory.values)  # [B, 1, 2n]
-            s, _ = self.decoder(torch.cat([embedded[:, i], context[:, 0]], dim=-1), s)
+            s, _ = self.decoder(torch.cat([y_prev, context[:, 0]], dim=-1), s)
             states.append(s[:, -1])
             contexts.append(context)
             alignments.append(alignment)
@@ -293,8 +295,8 @@ class Luong(Seq2Seq):
         h, c, feed = state.hidden, state.cell, state.feed
         assert feed is not None, "input feeding starts from h̃_0 = 0"
         attentionals, alignments = [], []
-        for t in range(embedded.size(1)):
-            h, c = self.decoder(torch.cat([embedded[:, t], feed], dim=-1), h, c)  # [B, L, H]
+        for y_prev in embedded.unbind(1):  # unbind: one backward for all T slices (see Bahdanau)
+            h, c = self.decoder(torch.cat([y_prev, feed], dim=-1), h, c)  # [B, L, H]
             attentional, alignment = self.attend(h[:, -1:], memory)  # [B, 1, D], [B, 1, S]
             feed = attentional[:, 0]
             attentionals.append(attentional)
