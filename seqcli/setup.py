@@ -23,8 +23,23 @@ from seqcli.errors import SeqcliError
 from seqcli.models.base import ModelConfig
 from seqcli.models.registry import Arch, get_arch
 from seqcli.progress import Silent
-from seqcli.runs import (BEST, CONFIG, LOCK, METRICS, MODEL, SRC_TOK, STATE, TGT_TOK, RunLock, config_record,
-                         model_config_from, read_config, train_config_from, write_json, write_text)
+from seqcli.runs import (
+    BEST,
+    CONFIG,
+    LOCK,
+    METRICS,
+    MODEL,
+    SRC_TOK,
+    STATE,
+    TGT_TOK,
+    RunLock,
+    config_record,
+    model_config_from,
+    read_config,
+    train_config_from,
+    write_json,
+    write_text,
+)
 
 OWN_FILES = (CONFIG, MODEL, BEST, STATE, METRICS, SRC_TOK, TGT_TOK)
 

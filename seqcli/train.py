@@ -32,11 +32,11 @@ from seqcli.batching import (
 )
 from seqcli.checkpoint import load_train_state, save_train_state
 from seqcli.config import TrainConfig
-from seqcli.device import autocast, resolve_device
+from seqcli.device import autocast
 from seqcli.errors import SeqcliError
 from seqcli.models.base import PAD, Seq2Seq
 from seqcli.progress import Silent
-from seqcli.runs import (BEST, MODEL, STATE, Run, RunLock, append_metrics, build_model, write_tensors)
+from seqcli.runs import BEST, MODEL, STATE, Run, RunLock, append_metrics, build_model, write_tensors
 from seqcli.setup import Setup, prepare
 
 # ---- schedule and loss -----------------------------------------------------------------

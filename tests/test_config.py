@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from seqcli.config import TrainConfig, make_model_config, make_train_config, parse_duration, parse_sets
+from seqcli.config import (
+    TrainConfig,
+    make_model_config,
+    make_train_config,
+    parse_duration,
+    parse_sets,
+)
 from seqcli.errors import SeqcliError, unknown
 
 
