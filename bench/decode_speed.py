@@ -209,8 +209,9 @@ def check_same_work(model: Seq2Seq, hf: torch.nn.Module, batch: tuple[Tensor, Te
     for beam in (1, 5):
         ours = beam_search(StopsAt(model, lengths), src, mask, (lengths + 1).tolist(), beam=beam)
         with torch.no_grad():
-            out = hf.generate(input_ids=src, attention_mask=mask.long(), num_beams=beam, length_penalty=0.6,
-                              max_new_tokens=int(lengths.max()) + 1, logits_processor=hf_stops_at(lengths, beam))
+            out = hf.generate(input_ids=src, attention_mask=mask.long(), num_beams=beam,
+                              max_new_tokens=int(lengths.max()) + 1, logits_processor=hf_stops_at(lengths, beam),
+                              **({"length_penalty": 0.6} if beam > 1 else {}))
         theirs = [row[1:].tolist().index(EOS) for row in out]
         assert [len(h[0].ids) for h in ours] == theirs == lengths.tolist(), (theirs, lengths.tolist())
 
@@ -252,8 +253,8 @@ def against_hf(model: Seq2Seq, ids: list[list[int]], refs: list[int], args: argp
                     for src, mask, lengths in batches:
                         hf.generate(input_ids=src, attention_mask=mask.long(), num_beams=beam, do_sample=False,
                                     max_new_tokens=args.tokens if fixed else int(lengths.max()) + 1,
-                                    length_penalty=0.6 if beam > 1 else 1.0,
-                                    logits_processor=None if fixed else hf_stops_at(lengths, beam))
+                                    logits_processor=None if fixed else hf_stops_at(lengths, beam),
+                                    **({"length_penalty": 0.6} if beam > 1 else {}))
             return len(ids) / timed(go)
 
         rates = interleaved({"seqcli": ours, "hf": theirs}, repeats=args.repeats)

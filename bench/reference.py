@@ -42,6 +42,15 @@ class ReferenceTransformer(nn.Module):
                 module.dropout = 0.0
         self.dropout = nn.Dropout(dropout)
         self.out_bias = nn.Parameter(torch.zeros(tgt_vocab))
+        # seqcli's initialisation (Glorot matrices, zero biases, embeddings N(0, 1/d)), so
+        # both learn alike and time_to_bleu compares engines, not initialisations.
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+        for embedding in (self.src_embed, self.tgt_embed):
+            nn.init.normal_(embedding.weight, std=d**-0.5)
 
     @classmethod
     def like(cls, c: Any) -> ReferenceTransformer:

@@ -8,12 +8,13 @@ For each target corpus:threshold, the real command runs (`python -m seqcli train
 a subprocess with OMP_NUM_THREADS=--threads) with greedy validation BLEU on the
 first --sentences validation pairs every --eval-every steps; the clock starts
 when the process starts (tokenizer training and validation included) and stops
-when a validation record reaches the threshold. Then, in this process, on the
-same data (the run's own tokenizers, the same batches, the same schedule and
-evaluation), the plain-PyTorch reference of the same size (bench/reference.py)
-trains the way a short script would: default AdamW, greedy decoding by
-recomputing the prefix. Both run one after the other, so the load average is
-printed with each. multi30k is en→de from ../shared/corpora/multi30k.
+when a validation record reaches the threshold. Then, in this process, the
+plain-PyTorch reference of the same size and initialisation (bench/reference.py)
+does the same work the way a short script would (default AdamW, greedy decoding
+by recomputing the prefix): it trains the same tokenizers, takes the same
+batches and schedule, and evaluates alike (validation loss on the whole split,
+greedy BLEU on the same sentences). Both run one after the other, so the load
+average is printed with each. multi30k is en→de from ../shared/corpora/multi30k.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from seqcli.config import parse_duration
 from seqcli.data import load_corpus
 from seqcli.models.registry import get_arch
 from seqcli.runs import read_config
-from seqcli.tokenize import Tokenizer
+from seqcli.setup import default_vocab_size
+from seqcli.tokenize import Tokenizer, train_tokenizers
 from seqcli.train import learning_rate
 
 CORPUS_ARGS = {"aurora": ["--corpus", "aurora"],
@@ -62,8 +64,8 @@ def valid_records(run_dir: Path) -> list[dict]:
     return records
 
 
-def run_seqcli(corpus: str, threshold: float, args: argparse.Namespace, out: Path) -> tuple[float | None, dict]:
-    """Start `seqcli train`, stop it at the threshold; (seconds or None, best validation record)."""
+def run_seqcli(corpus: str, threshold: float, args: argparse.Namespace, out: Path) -> dict:
+    """Start `seqcli train`, stop it at the threshold: seconds (None: not reached), step, best record."""
     config = out.parent / f"{out.name}.toml"
     config.write_text(f"valid_bleu_sentences = {args.sentences}\n", encoding="utf-8")
     cmd = [sys.executable, "-m", "seqcli", "train", *CORPUS_ARGS[corpus], "--arch", args.arch,
@@ -72,32 +74,41 @@ def run_seqcli(corpus: str, threshold: float, args: argparse.Namespace, out: Pat
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONPATH": str(ROOT)}
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    reached, best = None, {}
+    reached, step, best = None, None, {}
     while proc.poll() is None:
-        time.sleep(1.0)
+        time.sleep(0.5)
         for record in valid_records(out):
             best = max(best, record, key=lambda r: r.get("bleu", -1)) if best else record
             if reached is None and record["bleu"] >= threshold:
-                reached = time.monotonic() - t0
+                reached, step = time.monotonic() - t0, record["step"]
         if reached is not None:
             proc.send_signal(signal.SIGTERM)  # it saves and leaves
             proc.wait(timeout=120)
     if proc.returncode not in (0, 130, -signal.SIGTERM) and reached is None:
         raise RuntimeError(f"seqcli train failed: {proc.stderr.read()[-2000:] if proc.stderr else ''}")
-    return reached, best
+    return {"seconds": reached, "step": step, "best": best}
 
 
 def run_reference(corpus: str, threshold: float, args: argparse.Namespace, seqcli_run: Path,
-                  budget: float) -> tuple[float | None, dict]:
-    """The plain-PyTorch model on the same data, batches, schedule and evaluation."""
+                  budget: float) -> dict:
+    """The plain-PyTorch model doing what `seqcli train` does, the plain way.
+
+    The same work: tokenizers trained the same way (checked: the very same files),
+    the same batches and schedule, and at each evaluation the loss on the whole
+    validation split plus greedy BLEU on its first --sentences pairs.
+    """
     config = read_config(seqcli_run)
     train_cfg, model_cfg = config["train"], config["model"]
     t0 = time.monotonic()
     data = load_corpus(*(["aurora"] if corpus == "aurora" else [str(CORPORA / "multi30k"), "en", "de"]))
-    src_tok = Tokenizer.load(seqcli_run / "src_tokenizer.json")
-    tgt_tok = Tokenizer.load(seqcli_run / "tgt_tokenizer.json")
-    encoded = encode_pairs(data.train, src_tok, tgt_tok, max_tokens=min(train_cfg["max_tokens"],
-                                                                       model_cfg["max_len"] - 1))
+    vocab = train_cfg["vocab_size"] or default_vocab_size(data.train)
+    src_tok, tgt_tok = train_tokenizers(data.train, train_cfg["tokenizer"], vocab, train_cfg["joint_vocab"])
+    for tok, name in ((src_tok, "src"), (tgt_tok, "tgt")):
+        assert tok.to_str() == (seqcli_run / f"{name}_tokenizer.json").read_text(encoding="utf-8")
+    limit = min(train_cfg["max_tokens"], model_cfg["max_len"] - 1)
+    encoded = encode_pairs(data.train, src_tok, tgt_tok, max_tokens=limit)
+    valid_batches = make_batches(encode_pairs(data.valid, src_tok, tgt_tok, max_tokens=model_cfg["max_len"] - 1),
+                                 train_cfg["batch_tokens"], shuffle=False)
     valid = data.valid[: args.sentences]
     c = argparse.Namespace(**model_cfg)
     torch.manual_seed(train_cfg["seed"])
@@ -105,7 +116,7 @@ def run_reference(corpus: str, threshold: float, args: argparse.Namespace, seqcl
     optimizer = torch.optim.AdamW(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
     preset = get_arch(args.arch).train  # seqcli's schedule, as the run used it (no overrides given)
     defaults = (preset.schedule, preset.lr, preset.warmup)
-    step, epoch, best, reached = 0, 0, {}, None
+    step, epoch, best, reached, eval_s = 0, 0, {}, None, 0.0
     while reached is None and time.monotonic() - t0 < budget:
         for batch in make_batches(encoded, train_cfg["batch_tokens"], shuffle=True, seed=train_cfg["seed"],
                                   epoch=epoch):
@@ -120,14 +131,31 @@ def run_reference(corpus: str, threshold: float, args: argparse.Namespace, seqcl
             optimizer.step()
             step += 1
             if step % args.eval_every == 0:
-                record = {"step": step, "bleu": evaluate(model, valid, src_tok, tgt_tok)}
+                t_eval = time.monotonic()
+                record = {"step": step, "loss": valid_loss(model, valid_batches),
+                          "bleu": evaluate(model, valid, src_tok, tgt_tok)}
+                eval_s += time.monotonic() - t_eval
                 best = record if not best or record["bleu"] > best["bleu"] else best
                 if record["bleu"] >= threshold:
                     reached = time.monotonic() - t0
             if reached is not None or time.monotonic() - t0 >= budget:
                 break
         epoch += 1
-    return reached, best
+    return {"seconds": reached, "step": step if reached else None, "best": best, "eval_s": eval_s}
+
+
+@torch.no_grad()
+def valid_loss(model: torch.nn.Module, batches: list) -> float:
+    """Mean NLL per target token over the validation batches."""
+    model.eval()
+    total = count = 0.0
+    for batch in batches:
+        logits = model(batch.src, batch.src_mask, batch.tgt_in)
+        total += F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0,
+                                 reduction="sum").item()
+        count += batch.n_tgt_tokens
+    model.train()
+    return total / count
 
 
 def evaluate(model: torch.nn.Module, pairs: list[tuple[str, str]], src_tok: Tokenizer, tgt_tok: Tokenizer) -> float:
@@ -166,13 +194,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             print(f"\n{corpus}: seqcli train --arch {args.arch} --size {args.size}, threshold BLEU {threshold:g} "
                   f"(load average {os.getloadavg()[0]:.2f})", flush=True)
-            ours, ours_best = run_seqcli(corpus, threshold, args, Path(tmp) / "run")
-            row = [corpus, f"{threshold:g}", fmt(ours, ours_best)]
+            ours = run_seqcli(corpus, threshold, args, Path(tmp) / "run")
+            row = [corpus, f"{threshold:g}", fmt(ours)]
             if not args.no_reference:
                 print(f"{corpus}: plain-PyTorch reference (load average {os.getloadavg()[0]:.2f})", flush=True)
-                theirs, their_best = run_reference(corpus, threshold, args, Path(tmp) / "run", args.budget)
-                speedup = f"{theirs / ours:.2f}×" if ours and theirs else "n/a"
-                row += [fmt(theirs, their_best), speedup]
+                theirs = run_reference(corpus, threshold, args, Path(tmp) / "run", args.budget)
+                done = ours["seconds"] and theirs["seconds"]
+                speedup = f"{theirs['seconds'] / ours['seconds']:.2f}×" if done else "n/a"
+                row += [fmt(theirs) + f", {theirs['eval_s']:.0f} s of it evaluating", speedup]
             rows.append(row)
             print("  " + " | ".join(row), flush=True)
     print()
@@ -182,9 +211,10 @@ def main() -> None:
         print("| " + " | ".join(row) + " |")
 
 
-def fmt(seconds: float | None, best: dict) -> str:
-    if seconds is not None:
-        return f"{seconds:.0f} s"
+def fmt(result: dict) -> str:
+    if result["seconds"] is not None:
+        return f"{result['seconds']:.0f} s (step {result['step']})"
+    best = result["best"]
     return f"not reached (best {best.get('bleu', 0):.1f} at step {best.get('step', 0)})"
 
 
