@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -71,6 +72,8 @@ def train(
     toml = load_toml(config) if config else {}
     result = run_training(flags, toml, resume=resume, force=force, reset_optimizer=reset_optimizer,
                           report=reporter())
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
+        raise typer.Exit(130 if result.interrupted else 0)
     if result.interrupted:
         note(f"interrupted at step {result.step}; saved. Resume with: seqcli train --out {result.run_dir} --resume")
         raise typer.Exit(130)
