@@ -42,8 +42,8 @@ from seqcli.data import load_corpus
 from seqcli.models.registry import get_arch
 from seqcli.runs import read_config
 from seqcli.setup import default_vocab_size
+from seqcli.step import learning_rate
 from seqcli.tokenize import Tokenizer, train_tokenizers
-from seqcli.train import learning_rate
 
 CORPUS_ARGS = {"aurora": ["--corpus", "aurora"],
                "multi30k": ["--corpus", str(CORPORA / "multi30k"), "--src", "en", "--tgt", "de"]}

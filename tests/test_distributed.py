@@ -22,7 +22,8 @@ import seqcli
 from seqcli.errors import SeqcliError
 from seqcli.models.registry import get_arch
 from seqcli.runs import build_model, model_config_from, read_config, read_metrics, read_tensors
-from seqcli.train import sequence_loss, train
+from seqcli.step import sequence_loss
+from seqcli.train import train
 
 # Dropout 0: two ranks draw their own dropout masks, one process draws them in sequence.
 BASE = {"arch": "transformer", "size": "tiny", "dropout": 0.0, "batch_tokens": 150, "eval_every": 1000,

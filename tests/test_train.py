@@ -14,7 +14,8 @@ import torch
 
 from seqcli.errors import SeqcliError
 from seqcli.runs import load_run, read_metrics, read_tensors
-from seqcli.train import learning_rate, sequence_loss, train
+from seqcli.step import learning_rate, sequence_loss
+from seqcli.train import train
 
 BASE = {"arch": "transformer", "size": "tiny", "dropout": 0.1, "batch_tokens": 400, "eval_every": 1000,
         "valid_bleu_sentences": 0, "seed": 3}
