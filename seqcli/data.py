@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqcli.aurora.shipped import shipped_dir
 from seqcli.errors import SeqcliError, unknown
 
 Pair = tuple[str, str]
@@ -210,14 +211,9 @@ def load_corpus(spec: str = "aurora", src: str | None = None, tgt: str | None = 
 
 
 def _aurora_dir() -> Path:
-    """The embedded corpus: package data when installed, ../corpora in a source checkout."""
-    try:
-        from importlib.resources import files
-
-        found = Path(str(files("seqcli.corpora") / "aurora"))
-    except ModuleNotFoundError:
-        found = Path(__file__).resolve().parents[1] / "corpora" / "aurora"
-    if not found.is_dir():
+    """The embedded corpus; its absence means a broken install, said as such."""
+    found = shipped_dir()
+    if not (found / "train.en").is_file():
         raise SeqcliError(f"the embedded aurora corpus is missing ({found}); reinstall seqcli")
     return found
 

@@ -54,9 +54,11 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a run file gets the usual mode
     try:
         write(tmp)
+        # mkstemp makes 0600 and so do some writers (safetensors replaces the file):
+        # set the mode after writing, so every run file follows the umask alike.
+        os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -67,12 +69,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _umask() -> int:
+    """The process's umask, read at the time of writing (os.umask can only read by setting)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-_UMASK = _umask()
 
 
 def _fsync_dir(directory: Path) -> None:

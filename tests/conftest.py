@@ -19,6 +19,13 @@ torch.set_num_threads(1)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
+
+def pytest_report_header() -> str:
+    """Say which seqcli is under test: the installed package under `pytest`, as a user has it."""
+    import seqcli
+
+    return f"seqcli under test: {Path(seqcli.__file__).resolve().parent}"
+
 # A toy English→Finnish word mapping: enough structure for a model to learn something
 # in a few dozen steps, small enough that tests stay fast.
 _NOUNS = {"cat": ("kissa", "kissan"), "dog": ("koira", "koiran"), "bird": ("lintu", "linnun"),

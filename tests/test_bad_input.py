@@ -23,10 +23,13 @@ from pathlib import Path
 import pytest
 import torch
 
+import seqcli as seqcli_package
 from seqcli.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "errors.md"
+# Subprocesses import the same seqcli as this process: the installed one under `pytest`.
+SEQCLI_PATH = str(Path(seqcli_package.__file__).resolve().parents[1])
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
@@ -384,7 +387,7 @@ def test_docs_table_lists_every_case() -> None:
 
 
 def seqcli(args: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": SEQCLI_PATH, "OMP_NUM_THREADS": "1"}
     env.pop("SEQCLI_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "seqcli", *args], input=stdin, capture_output=True,
                           env=env, timeout=120, check=False)
@@ -416,7 +419,7 @@ def test_subprocess_reader_going_away_is_quiet(env: Env) -> None:
     """`seqcli translate < big | head -1`: the reader leaves early; no error, no traceback, status 0."""
     p = subprocess.Popen([sys.executable, "-m", "seqcli", "translate", "--model", str(env.run), "--device", "cpu"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+                         env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": SEQCLI_PATH, "OMP_NUM_THREADS": "1"})
     assert p.stdout is not None
     p.stdout.close()  # gone before the first line is written
     _, err = p.communicate(b"tourists visit Finland\n" * 20, timeout=120)

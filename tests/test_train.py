@@ -79,6 +79,18 @@ def test_run_directory_contents_and_test_bleu(tiny_tsv: Path, tmp_path: Path) ->
     assert not run.model.training
 
 
+def test_every_run_file_follows_the_umask(tiny_tsv: Path, tmp_path: Path) -> None:
+    """Weights, state, config, tokenizers and metrics alike: a shared run shares them all."""
+    old = os.umask(0o022)
+    try:
+        train(flags(tiny_tsv, tmp_path / "r", steps=2, eval_every=2), evaluate_test=False)
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "r").iterdir() if p.is_file()}
+    assert {"model.safetensors", "best.safetensors", "train_state.safetensors", "config.json"} <= modes.keys()
+    assert {name: mode for name, mode in modes.items() if mode != 0o644} == {}
+
+
 def test_learning_rate_schedules() -> None:
     # Noam peaks at the warmup step and decays as step^-0.5 afterwards.
     peak = learning_rate(400, "noam", 2.0, 400, 256)

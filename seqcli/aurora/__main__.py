@@ -6,18 +6,7 @@ import argparse
 from pathlib import Path
 
 from seqcli.aurora.generate import BUCKETS, SEED, bucket_name, write_corpus
-
-SOURCE_DIR = Path(__file__).resolve().parents[2] / "corpora" / "aurora"
-
-
-def default_dir() -> Path:
-    """The shipped corpus folder: package data when installed, else the source tree's."""
-    try:
-        from importlib.resources import files
-
-        return Path(str(files("seqcli.corpora") / "aurora"))
-    except ModuleNotFoundError:
-        return SOURCE_DIR
+from seqcli.aurora.shipped import shipped_dir
 
 
 def format_stats(stats: dict) -> str:
@@ -46,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder to write train/valid/test .en/.fi into (default: the shipped corpus)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED}, the shipped one)")
     args = parser.parse_args(argv)
-    out = args.out or default_dir()
+    out = args.out or shipped_dir()
     stats = write_corpus(out, args.seed)
     print(f"wrote {out}")
     print(format_stats(stats))
