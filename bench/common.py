@@ -101,7 +101,7 @@ def table(rows: list[list[str]], head: list[str]) -> None:
 
 def tokenizers_for(name: str, pairs: list[tuple[str, str]], vocab: int) -> tuple[Any, Any]:
     """Tokenizers trained on pairs, cached under CACHE/name (training them takes a while)."""
-    from seqcli.tokenize import Tokenizer, train_tokenizers
+    from seqcli.data.tokenizers import Tokenizer, train_tokenizers
 
     where = CACHE / f"{name}-{vocab}"
     if (where / "src.json").exists():

@@ -8,7 +8,7 @@ Weights are random and <eos> is never chosen, so every sentence decodes exactly
 --tokens target tokens: the work is fixed and every contender does the same.
 
 Compared, each pair side by side in one process:
-- batched vs one sentence at a time (`seqcli.decode.translate`, greedy and beam 5);
+- batched vs one sentence at a time (`seqcli.inference.decode.translate`, greedy and beam 5);
 - the key/value cache vs recomputing the whole prefix at every step (50 tokens);
 - when `transformers` is installed: beam-5 and greedy against Hugging Face
   `generate()` on a MarianMT model of the same size built from a config (no
@@ -36,13 +36,14 @@ from common import (
 )
 from torch import Tensor
 
-from seqcli.batching import collate_source
-from seqcli.config import TrainConfig, make_model_config
-from seqcli.data import load_corpus
-from seqcli.decode import beam_search, greedy, translate
-from seqcli.models.base import BOS, EOS, PAD, Memory, Seq2Seq, State, Step
+from seqcli.core.tokens import BOS, EOS, PAD
+from seqcli.data.batching import collate_source
+from seqcli.data.corpus import load_corpus
+from seqcli.inference.decode import beam_search, greedy, translate
+from seqcli.models.base import Memory, Seq2Seq, State, Step
 from seqcli.models.registry import get_arch
-from seqcli.runs import Run, build_model
+from seqcli.runs.config import TrainConfig, make_model_config
+from seqcli.runs.directory import Run, build_model
 
 
 @dataclasses.dataclass

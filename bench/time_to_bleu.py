@@ -36,14 +36,13 @@ import torch.nn.functional as F
 from common import CORPORA, ROOT, header, set_threads
 from reference import ReferenceBahdanau, ReferenceTransformer, greedy_bahdanau, greedy_transformer
 
-from seqcli.batching import collate_source, encode_pairs, make_batches
-from seqcli.config import parse_duration
-from seqcli.data import load_corpus
+from seqcli.data.batching import collate_source, encode_pairs, make_batches
+from seqcli.data.corpus import load_corpus
+from seqcli.data.tokenizers import Tokenizer, default_vocab_size, train_tokenizers
 from seqcli.models.registry import get_arch
-from seqcli.runs import read_config
-from seqcli.setup import default_vocab_size
-from seqcli.step import learning_rate
-from seqcli.tokenize import Tokenizer, train_tokenizers
+from seqcli.runs.config import parse_duration
+from seqcli.runs.directory import read_config
+from seqcli.training.step import learning_rate
 
 CORPUS_ARGS = {"aurora": ["--corpus", "aurora"],
                "multi30k": ["--corpus", str(CORPORA / "multi30k"), "--src", "en", "--tgt", "de"]}

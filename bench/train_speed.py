@@ -4,7 +4,7 @@
                                 [--batch-tokens 4096] [--steps 3] [--repeats 5] [--threads 2]
 
 For each architecture, three contenders train on the very same batches (aurora,
-length-bucketed by seqcli): seqcli's real training step (`seqcli.step.train_step`:
+length-bucketed by seqcli): seqcli's real training step (`seqcli.training.step.train_step`:
 forward, label-smoothed loss, backward, clipping, its AdamW), and a minimal
 plain-PyTorch model of the same size trained the way a short script would, once
 with `torch.optim.AdamW()` as it comes and once with the fused AdamW seqcli uses,
@@ -36,12 +36,12 @@ from common import (
 from reference import ReferenceBahdanau, ReferenceTransformer
 from torch.utils.flop_counter import FlopCounterMode
 
-from seqcli.batching import Batch, Encoded, encode_pairs, make_batches, padding_fraction
-from seqcli.config import make_model_config
-from seqcli.data import load_corpus
+from seqcli.data.batching import Batch, Encoded, encode_pairs, make_batches, padding_fraction
+from seqcli.data.corpus import load_corpus
 from seqcli.models.registry import get_arch
-from seqcli.runs import build_model
-from seqcli.step import make_optimizer, train_step
+from seqcli.runs.config import make_model_config
+from seqcli.runs.directory import build_model
+from seqcli.training.step import make_optimizer, train_step
 
 REFERENCES = {"transformer": ReferenceTransformer, "bahdanau": ReferenceBahdanau}
 

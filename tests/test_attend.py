@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from seqcli.attend import Attention, compute, hide_special, save_image, select, to_json
-from seqcli.config import TrainConfig, make_model_config
-from seqcli.errors import SeqcliError
-from seqcli.heatmap import MARK, SHADES
+from seqcli.core.errors import SeqcliError
+from seqcli.core.files import write_json, write_tensors
+from seqcli.data.tokenizers import Tokenizer
+from seqcli.inference.attend import Attention, compute, hide_special, save_image, select, to_json
 from seqcli.models.registry import get_arch
-from seqcli.runs import config_record, load_run, write_json, write_tensors
-from seqcli.tokenize import Tokenizer
+from seqcli.runs.config import TrainConfig, make_model_config
+from seqcli.runs.directory import config_record, load_run
+from seqcli.views.heatmap import MARK, SHADES
 
 SENTENCE = "Tourists visit Finland to watch Northern lights."
 EN = [SENTENCE, "Tourists watch the lights.", "We visit Finland."]
@@ -174,7 +175,7 @@ def test_image_with_matplotlib(transformer: Attention, tmp_path: Path, fmt: str)
 def cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         stdin: bytes = b"") -> tuple[int, str, str]:
     """Run `seqcli ...` in-process as a pipe would: (exit code, stdout, stderr)."""
-    from seqcli.cli import main
+    from seqcli.cli.app import main
 
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.delenv("SEQCLI_DEBUG", raising=False)
@@ -218,7 +219,7 @@ def test_cli_errors_are_one_line_exit_1(runs: dict[str, Path], transformer: Atte
                                         monkeypatch: pytest.MonkeyPatch, args: list[str],
                                         message: str) -> None:
     # The wiring is under test here, not the model: reuse the computed maps.
-    monkeypatch.setattr("seqcli.attend.compute", lambda run, text, beam=1: transformer)
+    monkeypatch.setattr("seqcli.inference.attend.compute", lambda run, text, beam=1: transformer)
     code, out, err = cli(["-m", str(runs["transformer"]), *args, SENTENCE], capsys, monkeypatch)
     assert code == 1 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
@@ -227,7 +228,7 @@ def test_cli_errors_are_one_line_exit_1(runs: dict[str, Path], transformer: Atte
 def test_cli_png_without_matplotlib_says_which_extra(
         runs: dict[str, Path], transformer: Attention, tmp_path: Path,
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("seqcli.attend.compute", lambda run, text, beam=1: transformer)
+    monkeypatch.setattr("seqcli.inference.attend.compute", lambda run, text, beam=1: transformer)
     hide_matplotlib(monkeypatch)
     code, _, err = cli(["-m", str(runs["transformer"]), "--png", str(tmp_path / "a.png"), SENTENCE],
                        capsys, monkeypatch)

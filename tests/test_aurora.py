@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcli.aurora import english, finnish
-from seqcli.aurora.__main__ import format_stats, main
-from seqcli.aurora.generate import (
+from seqcli.data.aurora import english, finnish
+from seqcli.data.aurora.__main__ import format_stats, main
+from seqcli.data.aurora.generate import (
     BUCKETS,
     MAX_WORDS,
     MIN_WORDS,
@@ -25,8 +25,8 @@ from seqcli.aurora.generate import (
     bucket_of,
     statistics,
 )
-from seqcli.aurora.grammar import Grammar
-from seqcli.aurora.lexicon import (
+from seqcli.data.aurora.grammar import Grammar
+from seqcli.data.aurora.lexicon import (
     ADJECTIVES,
     CASES,
     NEGATIVE,
@@ -35,9 +35,20 @@ from seqcli.aurora.lexicon import (
     RELATIVE,
     TIMES,
 )
-from seqcli.aurora.nouns import NOUNS
-from seqcli.aurora.syntax import NP, Both, Clause, Loc, Pred, Pronoun, Purpose, Rel, Sentence, There
-from seqcli.aurora.verbs import VERBS
+from seqcli.data.aurora.nouns import NOUNS
+from seqcli.data.aurora.syntax import (
+    NP,
+    Both,
+    Clause,
+    Loc,
+    Pred,
+    Pronoun,
+    Purpose,
+    Rel,
+    Sentence,
+    There,
+)
+from seqcli.data.aurora.verbs import VERBS
 
 SHIPPED = Path(__file__).resolve().parents[1] / "corpora" / "aurora"
 FILES = [f"{split}.{lang}" for split in ("train", "valid", "test") for lang in ("en", "fi")]

@@ -24,7 +24,7 @@ import pytest
 import torch
 
 import seqcli as seqcli_package
-from seqcli.cli import main
+from seqcli.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "errors.md"
@@ -57,7 +57,7 @@ def corpus_lines() -> list[str]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(corpus.tsv, run directory) of a 2-step tiny Transformer; max_len 32 keeps decoding cheap."""
-    from seqcli.train import train
+    from seqcli.training.loop import train
 
     base = tmp_path_factory.mktemp("trained")
     corpus = base / "corpus.tsv"
@@ -109,7 +109,7 @@ def edit_config(run: Path, change: Callable[[dict], None]) -> None:
 
 def other_tokenizer(run: Path) -> None:
     """A valid tokenizer, but with a vocabulary the weights were not trained for."""
-    from seqcli.tokenize import Tokenizer
+    from seqcli.data.tokenizers import Tokenizer
 
     tok = Tokenizer.train(["something else entirely"] * 3, "word", 50)
     tok.save(run / "tgt_tokenizer.json")
@@ -352,17 +352,17 @@ def test_translate_one_line_per_line(case: Lines, env: Env, monkeypatch: pytest.
 def test_translate_output_never_spans_lines(env: Env, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     """Even a model that emits newlines (a byte-level BPE can) gives one line per input."""
-    import seqcli.decode
+    import seqcli.inference.decode
 
-    monkeypatch.setattr(seqcli.decode, "translate", lambda run, lines, **kw: [
-        seqcli.decode.Translation("a\nb\r\nc", [], 0.0, []) for _ in lines])
+    monkeypatch.setattr(seqcli.inference.decode, "translate", lambda run, lines, **kw: [
+        seqcli.inference.decode.Translation("a\nb\r\nc", [], 0.0, []) for _ in lines])
     code, out, err = run_cli(["translate", "--model", str(env.run)], monkeypatch, capsys, stdin=b"x\ny\n")
     assert code == 0 and out == "a b  c\n" * 2
 
 
 def test_debug_lets_the_traceback_through(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     """SEQCLI_DEBUG=1 is the one way to see a traceback, for bug reports."""
-    from seqcli.errors import SeqcliError
+    from seqcli.core.errors import SeqcliError
 
     monkeypatch.setenv("SEQCLI_DEBUG", "1")
     with pytest.raises(SeqcliError, match="run directory not found"):

@@ -10,7 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcli.batching import (
+from seqcli.core.tokens import BOS, EOS, PAD
+from seqcli.data.batching import (
     Batch,
     Encoded,
     batch_plan,
@@ -19,8 +20,7 @@ from seqcli.batching import (
     make_batches,
     padding_fraction,
 )
-from seqcli.models.base import BOS, EOS, PAD
-from seqcli.tokenize import Tokenizer
+from seqcli.data.tokenizers import Tokenizer
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
@@ -135,8 +135,8 @@ def test_batch_to_moves_every_tensor() -> None:
 
 @pytest.mark.skipif(not (CORPORA / "multi30k").is_dir(), reason=f"shared corpora not found at {CORPORA}")
 def test_padding_on_a_multi30k_slice_is_below_ten_percent() -> None:
-    from seqcli.data import load_corpus
-    from seqcli.tokenize import train_tokenizers
+    from seqcli.data.corpus import load_corpus
+    from seqcli.data.tokenizers import train_tokenizers
 
     pairs = load_corpus(str(CORPORA / "multi30k"), src="en", tgt="de").train[:4000]
     src_tok, tgt_tok = train_tokenizers(pairs, "bpe", 2000, joint=False)

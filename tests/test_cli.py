@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.main import get_command
 
-from seqcli.cli import app, main
+from seqcli.cli.app import app, main
 
 COMMANDS = ["train", "translate", "attend", "bleu", "compare", "evolution", "archs", "data"]
 

@@ -18,29 +18,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-import seqcli.compare as compare
-import seqcli.train
-from seqcli.chart import ASCII_SHARED, DOT, MARKERS, SHARED, LineChart, nice_top
-from seqcli.cli import main
+import seqcli.compare.campaign as campaign_module
+import seqcli.compare.report as report_module
+import seqcli.training.loop
+from seqcli.cli.app import main
 from seqcli.cli.compare import campaign_eta
-from seqcli.compare import (
+from seqcli.compare.campaign import compare_runs, length_groups, parse_archs, run_campaign
+from seqcli.compare.plan import Campaign, Plan, duration
+from seqcli.compare.report import (
     REPORT_JSON,
     REPORT_MD,
-    Campaign,
-    Plan,
     build_report,
-    compare_runs,
-    duration,
     evolution_rows,
-    length_groups,
     load_report,
-    parse_archs,
-    run_campaign,
     table,
 )
-from seqcli.errors import SeqcliError
+from seqcli.core.errors import SeqcliError
 from seqcli.models.registry import REGISTRY
-from seqcli.runs import load_run
+from seqcli.runs.directory import load_run
+from seqcli.views.chart import ASCII_SHARED, DOT, MARKERS, SHARED, LineChart, nice_top
 
 ARCHS = ["ann", "bahdanau", "transformer"]  # one per family the campaign must not tell apart
 WORDS = "tourists visit finland to watch northern lights the cat sees a dog in snow".split()
@@ -125,7 +121,7 @@ def test_each_entry_is_measured_on_the_whole_test_split(campaign: tuple[Plan, di
         assert test["sentences"] == n_test and 0 <= test["bleu"] <= 100 and 0 <= test["chrf"] <= 100
         assert test["signature"].startswith("nrefs:1|") and test["decode_sent_s"] > 0
         buckets = [b["bucket"] for b in e["by_length"]]
-        assert buckets == compare.buckets(report) == ["1-10", "11-20"]
+        assert buckets == report_module.buckets(report) == ["1-10", "11-20"]
         assert sum(b["sentences"] for b in e["by_length"]) == n_test
 
 
@@ -158,13 +154,13 @@ def test_resume_keeps_trained_architectures_and_trains_the_missing_one(
     shutil.copytree(plan.out, out)
     shutil.rmtree(out / "ann")
     trained: list[str] = []
-    real_train = seqcli.train.train
+    real_train = seqcli.training.loop.train
 
     def spy(flags: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         trained.append(flags["arch"])
         return real_train(flags, *args, **kwargs)
 
-    monkeypatch.setattr(seqcli.train, "train", spy)
+    monkeypatch.setattr(campaign_module, "train", spy)
     again = run_campaign(_plan(corpus, out), resume=True)
     assert trained == ["ann"]
     assert [e["arch"] for e in again["architectures"]] == ARCHS
@@ -176,9 +172,9 @@ def test_resume_keeps_trained_architectures_and_trains_the_missing_one(
 def test_interrupted_campaign_writes_an_incomplete_report(corpus: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(flags: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        return seqcli.train.TrainResult(Path(flags["out"]), 0, "interrupted", 0.0, 0.0)
+        return seqcli.training.loop.TrainResult(Path(flags["out"]), 0, "interrupted", 0.0, 0.0)
 
-    monkeypatch.setattr(seqcli.train, "train", interrupted)
+    monkeypatch.setattr(campaign_module, "train", interrupted)
     report = run_campaign(_plan(corpus, tmp_path / "out"))
     assert not report["complete"] and report["architectures"] == []
     assert "Incomplete" in (tmp_path / "out" / REPORT_MD).read_text(encoding="utf-8")
@@ -262,7 +258,7 @@ def test_table_has_one_row_per_run_and_one_column_per_bucket() -> None:
     assert [r[0] for r in rows] == ["gru", "transformer"]
     assert rows[1][headers.index("BLEU")] == "21.50" and rows[1][headers.index("BLEU 21+")] == "17.25"
     assert rows[0][headers.index("params")] == "1.50M" and rows[0][headers.index("train time")] == "1m35s"
-    assert "1m30s of training" in compare.caption(_report()) and "nrefs:1|sig" in compare.caption(_report())
+    assert "1m30s of training" in report_module.caption(_report()) and "nrefs:1|sig" in report_module.caption(_report())
 
 
 def test_evolution_rows_put_history_beside_the_measurements() -> None:
@@ -347,7 +343,7 @@ def test_compare_command_builds_the_plan_and_prints_table_and_chart(
         seen.update(plan=plan, **kwargs)
         return _report()
 
-    monkeypatch.setattr(compare, "run_campaign", fake)
+    monkeypatch.setattr(campaign_module, "run_campaign", fake)
     code, out, err = _cli(["compare", "--archs", "gru,transformer", "--budget", "90s", "--size", "tiny",
                            "--vocab-size", "500", "--out", str(tmp_path), "--resume"], capsys, monkeypatch)
     assert code == 0, err
@@ -389,13 +385,13 @@ def test_evolution_command_with_and_without_a_report(tmp_path: Path, capsys: pyt
 
 
 def test_a_narrow_terminal_gets_the_table_in_two_parts_with_no_number_cut(monkeypatch: pytest.MonkeyPatch) -> None:
-    import seqcli.render
+    import seqcli.views.render
     from seqcli.cli.compare import render_report
 
     report = _report()
     for width in (80, 30):  # 30: too narrow even for half the table; still nothing is cut
         out = io.StringIO()
-        monkeypatch.setattr(seqcli.render, "stdout_console",
+        monkeypatch.setattr(seqcli.views.render, "stdout_console",
                             lambda o=out, w=width: Console(file=o, force_terminal=True, width=w, color_system=None))
         render_report(report)
         text = out.getvalue()
@@ -406,9 +402,9 @@ def test_a_narrow_terminal_gets_the_table_in_two_parts_with_no_number_cut(monkey
 
 
 def test_png_needs_the_plot_extra(tmp_path: Path) -> None:
-    from seqcli.chart import save_png
+    from seqcli.views.chart import save_png
 
-    chart = compare.chart(_report())
+    chart = report_module.chart(_report())
     try:
         import matplotlib  # noqa: F401
     except ImportError:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from seqcli.config import (
+from seqcli.core.errors import SeqcliError, unknown
+from seqcli.runs.config import (
     TrainConfig,
     make_model_config,
     make_train_config,
     parse_duration,
     parse_sets,
 )
-from seqcli.errors import SeqcliError, unknown
 
 
 def test_precedence_defaults_toml_flags() -> None:

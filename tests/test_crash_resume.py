@@ -25,10 +25,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import seqcli.runs as runs
-from seqcli.cli import main
-from seqcli.errors import SeqcliError
-from seqcli.runs import STATE, load_run, read_config, read_metrics, read_tensors
+import seqcli.core.files as files
+import seqcli.runs.directory as runs
+from seqcli.cli.app import main
+from seqcli.core.errors import SeqcliError
+from seqcli.core.files import read_tensors
+from seqcli.runs.directory import STATE, load_run, read_config, read_metrics
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -80,8 +82,8 @@ def forkserver() -> Iterator[multiprocessing.context.BaseContext]:
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the server: no thread pools to fork
     ctx = multiprocessing.get_context("forkserver")
     # torch._dynamo: the first optimizer imports it, a second or more of CPU per process otherwise.
-    ctx.set_forkserver_preload(["torch", "torch._dynamo", "seqcli.cli", "seqcli.train", "seqcli.decode",
-                                "seqcli.tokenize", __name__])
+    ctx.set_forkserver_preload(["torch", "torch._dynamo", "seqcli.cli", "seqcli.training.loop", "seqcli.inference.decode",
+                                "seqcli.data.tokenizers", __name__])
     yield ctx
     from multiprocessing import forkserver as server
 
@@ -279,7 +281,7 @@ def test_disk_full_keeps_the_previous_checkpoint(what: str, trained: Path, corpu
     monkeypatch.setenv("NO_COLOR", "1")
     before = {p.name: p.read_bytes() for p in trained.iterdir() if p.suffix == ".safetensors"}
     if what == "safetensors":  # the weights and the train state
-        monkeypatch.setattr(runs, "save_file", _no_space)
+        monkeypatch.setattr(files, "save_file", _no_space)
     elif what == "json":  # config.json, rewritten first on resume
         real = Path.write_text
         monkeypatch.setattr(Path, "write_text", lambda self, *a, **k: _no_space() if self.name.endswith(".tmp")

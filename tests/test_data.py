@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from seqcli.cli import app, main
-from seqcli.data import (
+from seqcli.cli.app import app, main
+from seqcli.core.errors import SeqcliError
+from seqcli.data.corpus import (
     MAX_WORDS,
     clean_pairs,
     corpus_stats,
@@ -22,7 +23,6 @@ from seqcli.data import (
     read_lines,
     split_pairs,
 )
-from seqcli.errors import SeqcliError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPORA = SHARED / "corpora"

@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqcli.config import make_model_config
-from seqcli.decode import beam_search, greedy, length_penalty, max_lengths
-from seqcli.models.base import BOS, EOS, PAD
+from seqcli.core.tokens import BOS, EOS, PAD
+from seqcli.inference.decode import beam_search, greedy, length_penalty, max_lengths
 from seqcli.models.registry import REGISTRY, get_arch
+from seqcli.runs.config import make_model_config
 
 ARCHS = sorted(REGISTRY)
 

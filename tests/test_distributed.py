@@ -19,11 +19,12 @@ import pytest
 import torch
 
 import seqcli
-from seqcli.errors import SeqcliError
+from seqcli.core.errors import SeqcliError
+from seqcli.core.files import read_tensors
 from seqcli.models.registry import get_arch
-from seqcli.runs import build_model, model_config_from, read_config, read_metrics, read_tensors
-from seqcli.step import sequence_loss
-from seqcli.train import train
+from seqcli.runs.directory import build_model, model_config_from, read_config, read_metrics
+from seqcli.training.loop import train
+from seqcli.training.step import sequence_loss
 
 # Dropout 0: two ranks draw their own dropout masks, one process draws them in sequence.
 BASE = {"arch": "transformer", "size": "tiny", "dropout": 0.0, "batch_tokens": 150, "eval_every": 1000,

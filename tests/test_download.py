@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from seqcli.cli import app
-from seqcli.data import load_corpus
-from seqcli.download import SOURCES, RemoteFile, Source, cache_dir, fetch, source_url
-from seqcli.errors import SeqcliError
+from seqcli.cli.app import app
+from seqcli.core.errors import SeqcliError
+from seqcli.data.corpus import load_corpus
+from seqcli.data.download import fetch
+from seqcli.data.sources import SOURCES, RemoteFile, Source, cache_dir, source_url
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 needs_shared = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"shared corpora not found at {CORPORA}")
@@ -230,7 +231,7 @@ def test_the_real_registry_checksums_match_the_shared_copies(mirror: Path, name:
 
 def test_data_get_cli_errors_and_cached_notice(mirror: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from seqcli.cli import main
+    from seqcli.cli.app import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["data", "get", ".."])  # never resolved as a path inside or outside the cache

@@ -11,8 +11,8 @@ import pytest
 import torch
 from rich.console import Console
 
-from seqcli.errors import SeqcliError
-from seqcli.explain import (
+from seqcli.core.errors import SeqcliError
+from seqcli.views.explain import (
     FORMULA,
     KINDS,
     explain,
@@ -22,7 +22,7 @@ from seqcli.explain import (
     to_json,
     words,
 )
-from seqcli.heatmap import MARK, MASKED
+from seqcli.views.heatmap import MARK, MASKED
 
 SENTENCE = "Tourists visit Finland to watch Northern lights."
 

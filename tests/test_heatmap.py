@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from seqcli.heatmap import MARK, MASKED, SHADES, Heatmap, HeatmapGrid, shade
+from seqcli.views.heatmap import MARK, MASKED, SHADES, Heatmap, HeatmapGrid, shade
 
 SRC = ["Tourists", "visit", "Finland", "to", "watch", "Northern", "lights", ".", "<eos>"]
 TGT = ["Turistit", "vierailevat", "Suomessa", "katsomassa", "revontulia", ".", "<eos>"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from seqcli.errors import SeqcliError
-from seqcli.metrics import bleu, bleu_by_length, bucket_of, chrf, looks_tokenized
+from seqcli.core.errors import SeqcliError
+from seqcli.inference.metrics import bleu, bleu_by_length, bucket_of, chrf, looks_tokenized
 
 HYPS = ["the cat sat on the mat .", "a dog barked loudly", "tourists visit finland"]
 REFS = ["the cat sat on the mat .", "the dog barked", "tourists visit lapland"]
@@ -50,7 +50,7 @@ def test_equals_sacrebleu_command(tmp_path: Path) -> None:
     """seqcli bleu prints the numbers the sacrebleu command prints on the same files."""
     import json
 
-    from seqcli.cli import main
+    from seqcli.cli.app import main
 
     hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
     hyp.write_text("\n".join(HYPS) + "\n")

@@ -19,9 +19,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from seqcli.config import make_model_config
-from seqcli.models.base import BOS, EOS, PAD, Batched, Memory, Seq2Seq, State, Step
+from seqcli.core.tokens import BOS, EOS, PAD
+from seqcli.models.base import Batched, Memory, Seq2Seq, State, Step
 from seqcli.models.registry import REGISTRY
+from seqcli.runs.config import make_model_config
 
 SRC_VOCAB, TGT_VOCAB = 23, 29
 ATOL = 1e-5

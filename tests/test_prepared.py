@@ -10,13 +10,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from seqcli.batching import encode_pairs, make_batches
-from seqcli.cli import app
-from seqcli.data import load_corpus
-from seqcli.errors import SeqcliError
-from seqcli.prepared import MANIFEST, open_prepared, prepare_corpus
-from seqcli.runs import read_tensors
-from seqcli.train import train
+from seqcli.cli.app import app
+from seqcli.core.errors import SeqcliError
+from seqcli.core.files import read_tensors
+from seqcli.data.batching import encode_pairs, make_batches
+from seqcli.data.corpus import load_corpus
+from seqcli.data.prepared import MANIFEST, open_prepared, prepare_corpus
+from seqcli.training.loop import train
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,13 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqcli import distributed as dist
-from seqcli.batching import Encoded, make_batches
-from seqcli.data import normalize_text
-from seqcli.models.base import EOS, PAD
-from seqcli.runs import Run, load_run
-from seqcli.textio import clean_line, split_lines
-from seqcli.tokenize import Tokenizer
+from seqcli.core.textio import clean_line, split_lines
+from seqcli.core.tokens import EOS, PAD
+from seqcli.data.batching import Encoded, make_batches
+from seqcli.data.corpus import normalize_text
+from seqcli.data.tokenizers import Tokenizer
+from seqcli.runs.directory import Run, load_run
+from seqcli.training import distributed as dist
 
 FAST = {"deadline": None, "derandomize": True, "suppress_health_check": [HealthCheck.too_slow]}
 RUNS = {"tokenizer": 300, "translate": 60, "batching": 150}  # examples per property (reported)
@@ -109,7 +109,7 @@ def _word_tokenizer() -> Tokenizer:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """A 1-step tiny Transformer (max_len 40 keeps every decode short), loaded once."""
-    from seqcli.train import train
+    from seqcli.training.loop import train
 
     base = tmp_path_factory.mktemp("props")
     corpus = base / "en-fi.tsv"

@@ -13,19 +13,20 @@ import pytest
 import torch
 from torch import Tensor
 
-from seqcli.attention import (
+from seqcli.core.errors import SeqcliError
+from seqcli.core.tokens import BOS, PAD
+from seqcli.models.attention import (
     AdditiveAttention,
     MultiplicativeAttention,
     hard_alignment,
     soft_alignment,
 )
-from seqcli.config import make_model_config
-from seqcli.errors import SeqcliError
 from seqcli.models.attentional import Bahdanau, BahdanauConfig, Luong, LuongConfig
-from seqcli.models.base import BOS, PAD, Seq2Seq
+from seqcli.models.base import Seq2Seq
 from seqcli.models.feedforward import FeedForwardConfig
 from seqcli.models.recurrent import RecurrentConfig, RNNEncoder
 from seqcli.models.registry import REGISTRY, SIZES
+from seqcli.runs.config import make_model_config
 
 SRC_VOCAB, TGT_VOCAB = 23, 29
 ATOL = 1e-5

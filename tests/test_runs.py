@@ -11,16 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqcli.errors import SeqcliError
-from seqcli.runs import (
-    FORMAT,
-    RunLock,
-    atomic_write,
-    read_config,
-    read_metrics,
-    read_tensors,
-    write_tensors,
-)
+from seqcli.core.errors import SeqcliError
+from seqcli.core.files import atomic_write, read_tensors, write_tensors
+from seqcli.runs.directory import FORMAT, RunLock, read_config, read_metrics
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
@@ -40,12 +33,12 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
 def test_write_tensors_disk_full_is_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "model.safetensors"
     write_tensors(target, {"w": torch.ones(2)}, {"step": 1})
-    import seqcli.runs as runs
+    import seqcli.core.files as files
 
     def full(*a: object, **k: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runs, "save_file", full)
+    monkeypatch.setattr(files, "save_file", full)
     with pytest.raises(SeqcliError, match="No space left on device; the previous file is kept"):
         write_tensors(target, {"w": torch.zeros(2)}, {"step": 2})
     tensors, meta = read_tensors(target)

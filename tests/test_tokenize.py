@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcli.data import normalize_text
-from seqcli.errors import SeqcliError
-from seqcli.models.base import BOS, EOS, PAD, UNK
-from seqcli.tokenize import SPECIALS, Tokenizer, train_tokenizers
+from seqcli.core.errors import SeqcliError
+from seqcli.core.tokens import BOS, EOS, PAD, UNK
+from seqcli.data.corpus import normalize_text
+from seqcli.data.tokenizers import SPECIALS, Tokenizer, train_tokenizers
 
 ENGLISH = [
     "Tourists visit Finland to watch Northern lights.",

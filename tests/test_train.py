@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqcli.errors import SeqcliError
-from seqcli.runs import load_run, read_metrics, read_tensors
-from seqcli.step import learning_rate, sequence_loss
-from seqcli.train import train
+from seqcli.core.errors import SeqcliError
+from seqcli.core.files import read_tensors
+from seqcli.runs.directory import load_run, read_metrics
+from seqcli.training.loop import train
+from seqcli.training.step import learning_rate, sequence_loss
 
 BASE = {"arch": "transformer", "size": "tiny", "dropout": 0.1, "batch_tokens": 400, "eval_every": 1000,
         "valid_bleu_sentences": 0, "seed": 3}

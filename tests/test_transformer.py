@@ -12,9 +12,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from seqcli.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
-from seqcli.errors import SeqcliError
-from seqcli.models.base import PAD
+from seqcli.core.errors import SeqcliError
+from seqcli.core.tokens import PAD
+from seqcli.models.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
 from seqcli.models.transformer import (
     KeyValueCache,
     Transformer,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from seqcli.cli import main
-from seqcli.train import train
+from seqcli.cli.app import main
+from seqcli.training.loop import train
 
 
 @pytest.fixture(scope="module")

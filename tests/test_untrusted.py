@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqcli.cli import main
-from seqcli.errors import SeqcliError
-from seqcli.runs import load_run
+from seqcli.cli.app import main
+from seqcli.core.errors import SeqcliError
+from seqcli.runs.directory import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 READ_BY_LOADERS = ["config.json", "src_tokenizer.json", "tgt_tokenizer.json", "model.safetensors",
@@ -73,7 +73,7 @@ def test_control_the_payloads_do_run_code(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-step tiny Transformer run with every file present (best, last, train state)."""
-    from seqcli.train import train
+    from seqcli.training.loop import train
 
     base = tmp_path_factory.mktemp("untrusted")
     corpus = base / "corpus.tsv"
@@ -139,7 +139,7 @@ def test_the_engine_never_unpickles() -> None:
 @pytest.mark.parametrize("member", ["..\\escape.txt", "C:/escape.txt", "c:escape.txt", "ok/..\\..\\up.txt"])
 def test_archive_names_that_escape_on_other_systems_are_refused(member: str) -> None:
     """Backslash and drive-letter names: harmless on Linux, an escape on Windows (test_download covers /, ..)."""
-    from seqcli.download import check_archive
+    from seqcli.data.download import check_archive
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

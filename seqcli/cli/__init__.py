@@ -1,69 +1,7 @@
 """The seqcli command line: thin Typer commands over the engine.
 
-Each command lives in its own module and only parses, resolves config, calls one
-engine function and renders (STYLE.md, point 10). Errors the user can fix are
-`SeqcliError`s: one red line on stderr, exit 1. Usage errors exit 2 (click).
+`app.py` assembles the application; each command lives in its own module and only
+parses, resolves config, calls one engine function and renders (STYLE.md, point 10).
+The commands import the engine (and so torch) inside their bodies, so `seqcli --help`
+stays fast.
 """
-
-from __future__ import annotations
-
-import os
-import sys
-
-import typer
-
-from seqcli.errors import SeqcliError
-
-app = typer.Typer(
-    name="seqcli",
-    help="Train, run, look inside and compare every stage of the sequence-model "
-    "evolution (ANN → RNN → LSTM/GRU → BiRNN → attention → Transformer) on one translation task.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-# Importing a command module registers its commands on `app` (order = help order).
-from seqcli.cli import train as _train  # noqa: E402,F401,I001
-from seqcli.cli import translate as _translate  # noqa: E402,F401
-from seqcli.cli import attend as _attend  # noqa: E402,F401
-from seqcli.cli import bleu as _bleu  # noqa: E402,F401
-from seqcli.cli import compare as _compare  # noqa: E402,F401
-from seqcli.cli import info as _info  # noqa: E402,F401
-from seqcli.cli import data as _data  # noqa: E402,F401
-
-
-def _fail(message: str, code: int = 1) -> None:
-    from seqcli.render import error_line
-
-    error_line(message)
-    sys.exit(code)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; turn every error into one line on stderr and a non-zero exit."""
-    debug = os.environ.get("SEQCLI_DEBUG") == "1"
-    try:
-        app(args=argv, prog_name="seqcli")
-    except SeqcliError as e:
-        if debug:
-            raise
-        _fail(f"error: {e}")
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
-    except BrokenPipeError:
-        # The reader of our stdout went away (e.g. `| head`): not an error of ours.
-        sys.stderr.close()
-        sys.exit(0)
-    except (SystemExit, typer.Exit):
-        raise
-    except OSError as e:  # a file we could not read or write: the user can act on it
-        if debug:
-            raise
-        where = f": {e.filename}" if getattr(e, "filename", None) else ""
-        _fail(f"error: {e.strerror or e}{where}")
-    except Exception as e:  # a bug of ours: still one line, the traceback on request
-        if debug:
-            raise
-        _fail(f"internal error: {type(e).__name__}: {e} (SEQCLI_DEBUG=1 shows the traceback)")

@@ -9,13 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from seqcli.cli import app
 from seqcli.cli.common import Device, Json, ModelRun
 
 MAP_HELP = "Which attention: cross | encoder-self | decoder-self (the Transformer has all three)."
 
 
-@app.command()
 def attend(
     sentence: Annotated[str | None, typer.Argument(help="English sentence (default: one line on stdin).")] = None,
     model: ModelRun = None,
@@ -36,15 +34,15 @@ def attend(
     text = _sentence(sentence)
     if explain is not None:
         if png or svg:
-            from seqcli.errors import SeqcliError
+            from seqcli.core.errors import SeqcliError
 
             raise SeqcliError("--png/--svg draw a model's attention maps, not --explain")
         _explain(explain, text, model, heads, values, json_out)
         return
-    from seqcli.attend import compute, save_image, select, to_json
-    from seqcli.device import resolve_device
-    from seqcli.render import note
-    from seqcli.runs import load_run
+    from seqcli.core.device import resolve_device
+    from seqcli.inference.attend import compute, save_image, select, to_json
+    from seqcli.runs.directory import load_run
+    from seqcli.views.render import note
 
     all_heads = _all_heads(heads)
     run = load_run(model, device=resolve_device(device))
@@ -63,8 +61,8 @@ def attend(
 
 def _sentence(sentence: str | None) -> str:
     """The sentence argument, else the first line on stdin; never empty."""
-    from seqcli.errors import SeqcliError
-    from seqcli.textio import clean_line
+    from seqcli.core.errors import SeqcliError
+    from seqcli.core.textio import clean_line
 
     if sentence is None:
         if sys.stdin is None or sys.stdin.isatty():
@@ -77,7 +75,7 @@ def _sentence(sentence: str | None) -> str:
 
 
 def _all_heads(heads: str | None) -> bool:
-    from seqcli.errors import SeqcliError
+    from seqcli.core.errors import SeqcliError
 
     if heads is None or heads == "mean":
         return False
@@ -89,8 +87,8 @@ def _all_heads(heads: str | None) -> bool:
 def _print_view(sentence: str, translation: str, view: Any, values: bool) -> None:
     from rich.text import Text
 
-    from seqcli.heatmap import Heatmap, HeatmapGrid
-    from seqcli.render import stdout_console
+    from seqcli.views.heatmap import Heatmap, HeatmapGrid
+    from seqcli.views.render import stdout_console
 
     console = stdout_console()
     console.print(Text(f"{sentence}\n→ {translation}"))
@@ -105,8 +103,8 @@ def _print_view(sentence: str, translation: str, view: Any, values: bool) -> Non
 
 
 def _explain(kind: str, text: str, model: str | None, heads: str | None, values: bool, json_out: bool) -> None:
-    from seqcli.errors import SeqcliError
-    from seqcli.explain import (
+    from seqcli.core.errors import SeqcliError
+    from seqcli.views.explain import (
         FRESH_DIM,
         explain,
         fresh_embeddings,
@@ -123,7 +121,7 @@ def _explain(kind: str, text: str, model: str | None, heads: str | None, values:
         x = fresh_embeddings(tokens)
         origin = f"a fresh random embedding, {FRESH_DIM} dimensions, seed 0"
     else:
-        from seqcli.runs import load_run
+        from seqcli.runs.directory import load_run
 
         run = load_run(model)
         ids = run.src_tok.encode(text)
@@ -134,7 +132,7 @@ def _explain(kind: str, text: str, model: str | None, heads: str | None, values:
     if json_out:
         _print_json(to_json(ex))
         return
-    from seqcli.render import stdout_console
+    from seqcli.views.render import stdout_console
 
     # Prose: wrapped to the width even in a pipe, so `| less` reads like the terminal.
     stdout_console().print(render(ex, show_values=True if values else None), soft_wrap=False)

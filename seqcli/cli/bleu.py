@@ -8,11 +8,9 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli import app
 from seqcli.cli.common import Device
 
 
-@app.command()
 def bleu(
     files: Annotated[list[Path] | None, typer.Argument(help="HYP REF [REF...] (detokenized text, one sentence per line).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Translate a corpus split with this run and score it.")] = None,
@@ -28,9 +26,9 @@ def bleu(
     device: Device = "auto",
 ) -> None:
     """Score translations with sacreBLEU (BLEU, chrF, optionally TER), on detokenized text."""
-    from seqcli.errors import SeqcliError
-    from seqcli.evaluate import evaluate_files, evaluate_run
-    from seqcli.render import note
+    from seqcli.core.errors import SeqcliError
+    from seqcli.inference.evaluate import evaluate_files, evaluate_run
+    from seqcli.views.render import note
 
     if model is not None:
         if files:
@@ -45,7 +43,7 @@ def bleu(
     if json_out:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    from seqcli.render import stdout_console
+    from seqcli.views.render import stdout_console
 
     console = stdout_console()
     for score in report["scores"]:

@@ -16,9 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from seqcli.cli import app
 from seqcli.cli.common import Device, Json, Src, TestSet, Tgt
-from seqcli.compare import DEFAULT_BUDGET, Campaign, duration
+from seqcli.compare.plan import DEFAULT_BUDGET, Campaign, duration
 
 DEFAULT_OUT = Path("runs/compare")
 
@@ -102,7 +101,7 @@ class PlainCampaign(_Tracker):
     """Lines for logs and pipes: one per event, one per `every` seconds of training."""
 
     def __init__(self, every: float = 15.0) -> None:
-        from seqcli.render import stderr_console
+        from seqcli.views.render import stderr_console
 
         super().__init__()
         self.every, self.last = every, 0.0
@@ -138,7 +137,7 @@ class LiveCampaign(_Tracker):
     def __init__(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from seqcli.render import stderr_console
+        from seqcli.views.render import stderr_console
 
         super().__init__()
         self.progress = Progress(TextColumn("{task.description:<14}"), BarColumn(),
@@ -242,8 +241,8 @@ def render_report(report: dict[str, Any]) -> None:
     A terminal too narrow for the whole table gets it in two parts: the measures,
     then BLEU by length, so no number is ever cut.
     """
-    from seqcli.compare import caption, chart, table
-    from seqcli.render import stdout_console
+    from seqcli.compare.report import caption, chart, table
+    from seqcli.views.render import stdout_console
 
     console = stdout_console()
     headers, rows = table(report)
@@ -264,7 +263,6 @@ def render_report(report: dict[str, Any]) -> None:
         console.print(chart(report))
 
 
-@app.command()
 def compare(
     runs: Annotated[list[Path] | None, typer.Argument(help="Existing run directories: score them on one test set without training.", show_default=False)] = None,
     archs: Annotated[str | None, typer.Option("--archs", "-a", help="all (default), or a comma list such as rnn,gru,transformer.")] = None,
@@ -291,10 +289,11 @@ def compare(
     each is scored on the test split (greedy): BLEU, chrF, BLEU by source length,
     decoding speed. With RUN_DIRs, those runs are scored without training.
     """
-    from seqcli.compare import Plan, compare_runs, parse_archs, run_campaign
-    from seqcli.config import parse_duration
-    from seqcli.errors import SeqcliError
-    from seqcli.render import note
+    from seqcli.compare.campaign import compare_runs, parse_archs, run_campaign
+    from seqcli.compare.plan import Plan
+    from seqcli.core.errors import SeqcliError
+    from seqcli.runs.config import parse_duration
+    from seqcli.views.render import note
 
     if budget and steps:
         raise SeqcliError("give --budget or --steps, not both")
@@ -323,8 +322,8 @@ def compare(
     finally:
         progress.end()  # also after an error or Ctrl-C, so the terminal gets its cursor back
     if png:
-        from seqcli.chart import save_png
-        from seqcli.compare import chart
+        from seqcli.compare.report import chart
+        from seqcli.views.chart import save_png
 
         save_png(chart(report), png)
     if json_out:
@@ -337,7 +336,6 @@ def compare(
         raise typer.Exit(130)
 
 
-@app.command()
 def evolution(
     report: Annotated[Path | None, typer.Option("--report", "-r", help=f"A compare report (default {DEFAULT_OUT / 'report.json'}, when it exists).")] = None,
     json_out: Json = False,
@@ -345,8 +343,8 @@ def evolution(
     """Print the evolution table from the registry, beside what `seqcli compare` measured."""
     from rich.table import Table
 
-    from seqcli.compare import REPORT_JSON, evolution_rows, load_report
-    from seqcli.render import note, stdout_console
+    from seqcli.compare.report import REPORT_JSON, evolution_rows, load_report
+    from seqcli.views.render import note, stdout_console
 
     path = report or DEFAULT_OUT / REPORT_JSON
     measured = load_report(path) if report or path.is_file() else None
@@ -377,7 +375,7 @@ def _cell(value: float | None, fmt: str) -> str:
 
 
 def _evolution_caption(report: dict[str, Any] | None, path: Path, longest: str | None) -> str:
-    from seqcli.compare import caption
+    from seqcli.compare.report import caption
 
     if report is None:
         return "History from the registry (seqcli/models/registry.py); no measurements yet."

@@ -9,11 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from seqcli.cli import app
 from seqcli.cli.common import Corpus, Json, Src, TestSet, Tgt
 
 data_app = typer.Typer(help="Inspect, fetch and prepare corpora.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
 
 BAR_WIDTH = 20
 
@@ -31,7 +29,7 @@ def _words(summary: dict[str, Any]) -> str:
 
 def _render_info(stats: dict[str, Any]) -> None:
     """Print corpus statistics as rich tables (plain text when piped)."""
-    from seqcli.render import stdout_console
+    from seqcli.views.render import stdout_console
 
     console = stdout_console()
     src, tgt = stats["src_lang"], stats["tgt_lang"]
@@ -65,7 +63,7 @@ def _render_info(stats: dict[str, Any]) -> None:
 def info(corpus: Corpus = "aurora", src: Src = None, tgt: Tgt = None, test_set: TestSet = None,
          json_out: Json = False) -> None:
     """Show pairs per split, cleaning counts, sentence lengths and vocabulary sizes."""
-    from seqcli.data import corpus_stats, load_corpus
+    from seqcli.data.corpus import corpus_stats, load_corpus
 
     stats = corpus_stats(load_corpus(corpus, src=src, tgt=tgt, test_set=test_set))
     if json_out:
@@ -76,8 +74,8 @@ def info(corpus: Corpus = "aurora", src: Src = None, tgt: Tgt = None, test_set: 
 
 def _list_sources(json_out: bool) -> None:
     """Print the corpora `data get` knows, and whether each is already fetched."""
-    from seqcli.download import SOURCES, corpus_dir, fetched_names
-    from seqcli.render import stdout_console
+    from seqcli.data.sources import SOURCES, corpus_dir, fetched_names
+    from seqcli.views.render import stdout_console
 
     fetched = set(fetched_names())
     rows: list[dict[str, Any]] = [{"name": s.name, "languages": list(s.langs), "fetched": s.name in fetched,
@@ -99,7 +97,7 @@ def _progress_bar() -> Any:
     """A rich progress display on stderr, for byte downloads."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    from seqcli.render import stderr_console
+    from seqcli.views.render import stderr_console
 
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                     TransferSpeedColumn(), console=stderr_console())
@@ -112,8 +110,9 @@ def get(
     json_out: Json = False,
 ) -> None:
     """Download a public corpus into the cache, verify it, and make it a --corpus name."""
-    from seqcli.download import corpus_dir, fetch, get_source
-    from seqcli.render import note, stdout_console
+    from seqcli.data.download import fetch
+    from seqcli.data.sources import corpus_dir, get_source
+    from seqcli.views.render import note, stdout_console
 
     if name is None:
         _list_sources(json_out)
@@ -149,8 +148,8 @@ def prepare(
     json_out: Json = False,
 ) -> None:
     """Tokenize a corpus once into a memory-mapped dataset; train on it with `seqcli train --corpus DIR`."""
-    from seqcli.prepared import prepare_corpus
-    from seqcli.render import note, stdout_console
+    from seqcli.data.prepared import prepare_corpus
+    from seqcli.views.render import note, stdout_console
 
     done = prepare_corpus(corpus, out, src=src, tgt=tgt, test_set=test_set, tokenizer=tokenizer,
                           vocab_size=vocab_size, joint_vocab=joint_vocab, force=force,

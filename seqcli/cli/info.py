@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli import app
 from seqcli.cli.common import Json
 
 
-@app.command()
 def archs(
     size: Annotated[str, typer.Option(help="Size preset to count parameters at: tiny | small | base.")] = "small",
     vocab: Annotated[int, typer.Option(help="Vocabulary size per side assumed for the parameter count (aurora's default is about 1100).")] = 1000,
@@ -20,10 +18,10 @@ def archs(
     """List every architecture: family, year, parameters, attention, key idea."""
     from rich.table import Table
 
-    from seqcli.config import make_model_config
-    from seqcli.errors import unknown
+    from seqcli.core.errors import unknown
     from seqcli.models.registry import REGISTRY, SIZES
-    from seqcli.render import stdout_console
+    from seqcli.runs.config import make_model_config
+    from seqcli.views.render import stdout_console
 
     if size not in SIZES:
         raise unknown("size", size, SIZES)

@@ -8,11 +8,9 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli import app
 from seqcli.cli.common import Device, Src, TestSet, Tgt
 
 
-@app.command()
 def train(
     arch: Annotated[str | None, typer.Option("--arch", "-a", help="Architecture (see `seqcli archs`). Default: transformer.")] = None,
     corpus: Annotated[str | None, typer.Option("--corpus", "-c", help="aurora (default), a TSV file, a Moses directory, or a `data get` name.")] = None,
@@ -50,13 +48,13 @@ def train(
     compile_: Annotated[bool | None, typer.Option("--compile/--no-compile", help="torch.compile the training forward (off by default; pays on GPUs).")] = None,
 ) -> None:
     """Train an architecture; with no options, the Transformer on the embedded aurora corpus."""
-    from seqcli.config import load_toml, parse_duration, parse_sets
-    from seqcli.progress import reporter
-    from seqcli.render import note
-    from seqcli.train import train as run_training
+    from seqcli.runs.config import load_toml, parse_duration, parse_sets
+    from seqcli.training.loop import train as run_training
+    from seqcli.views.progress import reporter
+    from seqcli.views.render import note
 
     if nproc and nproc > 1:
-        from seqcli.distributed_launch import launch
+        from seqcli.training.launch import launch
 
         raise typer.Exit(launch(nproc, sys.argv[1:]))
     model = parse_sets(set_)
@@ -81,7 +79,7 @@ def train(
 
 
 def _summary(result: object) -> None:
-    from seqcli.render import note
+    from seqcli.views.render import note
 
     r = result  # TrainResult
     note(f"done: {r.step} steps in {r.elapsed:.0f}s ({r.stopped}), {r.tokens_per_s:,.0f} tokens/s → {r.run_dir}")  # type: ignore[attr-defined]

@@ -10,11 +10,9 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli import app
 from seqcli.cli.common import Device, ModelRun
 
 
-@app.command()
 def translate(
     sentences: Annotated[list[str] | None, typer.Argument(help="Sentences to translate (default: lines on stdin).")] = None,
     input_file: Annotated[Path | None, typer.Option("--input", "-i", help="Read lines from this file.")] = None,
@@ -27,11 +25,11 @@ def translate(
     device: Device = "auto",
 ) -> None:
     """Translate sentences with a trained run; exactly one output line per input line."""
-    from seqcli.device import resolve_device
-    from seqcli.errors import SeqcliError
-    from seqcli.render import note
-    from seqcli.runs import load_run
-    from seqcli.textio import iter_lines, split_lines
+    from seqcli.core.device import resolve_device
+    from seqcli.core.errors import SeqcliError
+    from seqcli.core.textio import iter_lines, split_lines
+    from seqcli.runs.directory import load_run
+    from seqcli.views.render import note
 
     if n_best > beam:
         raise SeqcliError(f"--n-best {n_best} needs --beam of at least {n_best}")
@@ -55,9 +53,9 @@ def translate(
 
 
 def _emit(run: object, lines: list[str], options: dict, json_out: bool, progress: bool = False) -> None:
-    from seqcli.decode import translate as decode_lines
-    from seqcli.render import note
-    from seqcli.textio import clean_line, one_line
+    from seqcli.core.textio import clean_line, one_line
+    from seqcli.inference.decode import translate as decode_lines
+    from seqcli.views.render import note
 
     cleaned = [clean_line(line) for line in lines]
     bar = _progress(len(cleaned)) if progress and len(cleaned) > 50 and sys.stderr.isatty() else None
@@ -85,7 +83,7 @@ def _emit(run: object, lines: list[str], options: dict, json_out: bool, progress
 def _progress(total: int) -> tuple:
     from rich.progress import Progress
 
-    from seqcli.render import stderr_console
+    from seqcli.views.render import stderr_console
 
     p = Progress(console=stderr_console(), transient=True)
     p.start()
@@ -94,7 +92,7 @@ def _progress(total: int) -> tuple:
 
 def _as_json(run: object, source: str, result: object) -> dict:
     """Tokens, score and head-averaged cross-attention per layer for one sentence."""
-    from seqcli.decode import attention_maps
+    from seqcli.inference.decode import attention_maps
 
     r = result  # decode.Translation
     tgt_tok = run.tgt_tok  # type: ignore[attr-defined]

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from seqcli.attention import (
+from seqcli.core.errors import SeqcliError, unknown
+from seqcli.core.tokens import PAD
+from seqcli.models.attention import (
     LUONG_SCORES,
     AdditiveAttention,
     MultiplicativeAttention,
@@ -27,8 +29,7 @@ from seqcli.attention import (
     hard_alignment,
     soft_alignment,
 )
-from seqcli.errors import SeqcliError, unknown
-from seqcli.models.base import PAD, Memory, ModelConfig, Seq2Seq, State, Step
+from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
 from seqcli.models.recurrent import RNNEncoder, from_pytorch, make_rnn, to_pytorch
 
 ATTENTIONS = ("soft", "hard")

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Self
 import torch
 from torch import Tensor, nn
 
-PAD, UNK, BOS, EOS = 0, 1, 2, 3
+from seqcli.core.tokens import BOS, EOS, PAD, UNK  # noqa: F401  (re-exported for the models)
 
 
 def _select(value: Any, index: Tensor) -> Any:

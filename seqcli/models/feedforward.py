@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from seqcli.errors import SeqcliError
-from seqcli.models.base import PAD, Memory, ModelConfig, Seq2Seq, State, Step
+from seqcli.core.errors import SeqcliError
+from seqcli.core.tokens import PAD
+from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
 
 
 @dataclass(frozen=True)

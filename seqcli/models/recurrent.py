@@ -35,8 +35,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqcli.errors import unknown
-from seqcli.models.base import PAD, Memory, ModelConfig, Seq2Seq, State, Step
+from seqcli.core.errors import unknown
+from seqcli.core.tokens import PAD
+from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
 
 CELLS = ("rnn", "lstm", "gru")
 

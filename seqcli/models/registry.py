@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from seqcli.errors import unknown
+from seqcli.core.errors import unknown
 from seqcli.models.attentional import Bahdanau, BahdanauConfig, Luong, LuongConfig
 from seqcli.models.base import ModelConfig, Seq2Seq
 from seqcli.models.feedforward import FeedForward, FeedForwardConfig

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqcli.attention import Attended, MultiHeadAttention
-from seqcli.errors import SeqcliError
+from seqcli.core.errors import SeqcliError
+from seqcli.models.attention import Attended, MultiHeadAttention
 from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
 
 

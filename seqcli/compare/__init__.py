@@ -1,0 +1,1 @@
+"""The comparison campaign: every architecture trained alike, scored alike, reported side by side."""

@@ -1,0 +1,231 @@
+"""The comparison campaign behind `seqcli compare` and the measured columns of `seqcli evolution`.
+
+A campaign trains every chosen architecture with the same budget (wall time or
+steps), seed, corpus, tokenizer settings and size preset (the presets aim at
+comparable parameter counts), then scores each on the test split with greedy
+decoding: BLEU and chrF (sacreBLEU, signature kept), BLEU per source-length bucket
+(Bahdanau et al. 2014, fig. 2) and decoding speed. Existing runs can be compared
+the same way without training. Nothing here asks which architecture it holds: it
+only calls `train`, `load_run` and `translate`.
+
+The report (report.json, with report.md beside it) is rewritten atomically after
+every architecture, so an interrupted campaign leaves what it measured and
+`--resume` goes on from there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seqcli.compare.plan import MIN_BUCKET, Campaign, Plan
+from seqcli.compare.report import (
+    REPORT_JSON,
+    build_report,
+    load_report,
+    write_report,
+)
+from seqcli.core.device import resolve_device
+from seqcli.core.errors import SeqcliError
+from seqcli.data.corpus import load_corpus
+from seqcli.inference.decode import translate
+from seqcli.inference.metrics import BUCKET, bleu, bucket_of, chrf
+from seqcli.models.registry import REGISTRY, get_arch
+from seqcli.runs.directory import CONFIG, load_run, read_config, read_metrics
+from seqcli.training.loop import train
+
+if TYPE_CHECKING:
+    from seqcli.data.corpus import Corpus
+
+Pair = tuple[str, str]
+
+
+def parse_archs(spec: str | None) -> list[str]:
+    """Turn `all` or a comma list into registry names, in the order given (registry order for all)."""
+
+    if spec is None or spec.strip().lower() == "all":
+        return list(REGISTRY)
+    names = list(dict.fromkeys(n.strip() for n in spec.split(",") if n.strip()))
+    if not names:
+        raise SeqcliError("--archs is empty; give `all` or names such as gru,transformer")
+    for name in names:
+        get_arch(name)
+    return names
+
+
+def length_groups(srcs: Sequence[str], width: int = BUCKET,
+                  min_sentences: int = MIN_BUCKET) -> list[tuple[str, list[int]]]:
+    """Group sentence indices by source length in words: [("1-10", [...]), ..., ("41+", [...])].
+
+    Long buckets hold few sentences and one sentence swings their BLEU, so groups at
+    the long end with fewer than `min_sentences` are merged into their neighbour,
+    which is then labelled "<low>+".
+    """
+    groups: dict[int, list[int]] = {}
+    for i, src in enumerate(srcs):
+        low = ((max(len(src.split()), 1) - 1) // width) * width + 1
+        groups.setdefault(low, []).append(i)
+    ordered = [(low, bucket_of(low, width), idx) for low, idx in sorted(groups.items())]
+    while len(ordered) > 1 and len(ordered[-1][2]) < min_sentences:
+        _, _, tail = ordered.pop()
+        low, _, idx = ordered.pop()
+        ordered.append((low, f"{low}+", idx + tail))
+    return [(label, idx) for _, label, idx in ordered]
+
+
+def _last(records: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    found = [r for r in records if r.get("kind") == kind]
+    return found[-1] if found else {}
+
+
+def finished(run_dir: Path) -> bool:
+    """True when the run's training ran to its end (it wrote a summary record)."""
+
+    return bool(_last(read_metrics(run_dir), "summary"))
+
+
+def evaluate_run(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str = "auto") -> dict[str, Any]:
+    """Measure one run: size, training speed and scores, test BLEU/chrF by length, decoding speed."""
+
+    if not pairs:
+        raise SeqcliError(f"the test split of {run_dir}'s corpus is empty; nothing to score")
+    run = load_run(run_dir, device=resolve_device(device))
+    records = read_metrics(run_dir)
+    summary, valid = _last(records, "summary"), _last(records, "valid")
+    srcs, refs = [p[0] for p in pairs], [p[1] for p in pairs]
+    t0 = time.monotonic()
+    hyps = [t.text for t in translate(run, srcs)]
+    seconds = time.monotonic() - t0
+    b, ch = bleu(hyps, [refs]), chrf(hyps, [refs])
+    by_length = [{"bucket": label, "sentences": len(idx),
+                  "bleu": round(bleu([hyps[i] for i in idx], [[refs[i] for i in idx]]).score, 2)}
+                 for label, idx in length_groups(srcs)]
+    history = run.arch.history
+    return {
+        "arch": run.arch.name, "label": run.arch.name, "stage": history.stage, "year": history.year,
+        "run": str(run_dir), "size": run.train_config.size, "parameters": run.model.num_parameters(),
+        "steps": summary.get("step", valid.get("step")), "stopped": summary.get("stopped"),
+        "train_seconds": summary.get("elapsed"), "tokens_per_s": summary.get("tok_s"),
+        "valid_ppl": (summary.get("valid") or valid).get("ppl"),
+        "test": {"set": test_name, "sentences": len(hyps), "bleu": round(b.score, 2), "chrf": round(ch.score, 2),
+                 "signature": b.signature, "chrf_signature": ch.signature,
+                 "decode_sent_s": round(len(hyps) / max(seconds, 1e-9), 1)},
+        "by_length": by_length,
+    }
+
+
+def _check_out(plan: Plan, resume: bool, force: bool) -> None:
+    """Refuse to overwrite earlier runs unless told, before anything is trained."""
+
+    if resume and force:
+        raise SeqcliError("give --resume (keep trained architectures) or --force (retrain them), not both")
+    if plan.out.exists() and not plan.out.is_dir():
+        raise SeqcliError(f"--out {plan.out} exists and is not a directory")
+    existing = [a for a in plan.archs if (plan.out / a / CONFIG).exists()]
+    if existing and not (resume or force):
+        raise SeqcliError(f"{plan.out} already holds runs for {', '.join(existing)}; use --resume to keep "
+                          "them, --force to retrain them, or another --out")
+
+
+def _reusable(out: Path) -> dict[str, dict[str, Any]]:
+    """Entries of an earlier campaign's report in `out`, by architecture (for --resume)."""
+    try:
+        report = load_report(out / REPORT_JSON)
+    except SeqcliError:
+        return {}
+    if report.get("mode") != "train":
+        return {}
+    return {e["arch"]: e for e in report["architectures"] if isinstance(e, dict) and "arch" in e}
+
+
+def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
+                 report: Campaign | None = None) -> dict[str, Any]:
+    """Train and evaluate every architecture of the plan; returns (and writes) the report."""
+
+    report = report or Campaign()
+    _check_out(plan, resume, force)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    f = plan.train_flags
+    corpus = load_corpus(plan.corpus, f.get("src"), f.get("tgt"), f.get("test_set"))
+    earlier = _reusable(plan.out) if resume else {}
+    budget = None if plan.steps else plan.budget
+    settings = {"mode": "train", "corpus": corpus.name, "size": plan.size, "budget_seconds": budget,
+                "steps": plan.steps, "seed": plan.seed, "device": resolve_device(plan.device).type,
+                "archs": plan.archs, **({"train_flags": f} if f else {})}
+    entries: list[dict[str, Any]] = []
+    t_start = time.monotonic()
+    report.begin(plan.archs, budget, plan.steps)
+    for name in plan.archs:
+        t0 = time.monotonic()
+        report.arch_start(name)
+        entry, reused = _one(plan, name, corpus, earlier.get(name), resume, force, report)
+        if entry is None:  # interrupted: keep what was measured, say it is incomplete
+            return _save(plan.out, settings, corpus.test_name, entries, t_start, complete=False)
+        entries.append(entry)
+        report.arch_done(name, time.monotonic() - t0, reused)
+        _save(plan.out, settings, corpus.test_name, entries, t_start, complete=False)
+    report.end()
+    return _save(plan.out, settings, corpus.test_name, entries, t_start, complete=True)
+
+
+def _one(plan: Plan, name: str, corpus: Corpus, earlier: dict[str, Any] | None, resume: bool, force: bool,
+         report: Campaign) -> tuple[dict[str, Any] | None, bool]:
+    """Train (unless --resume finds it finished) and score one architecture: (entry or None, reused)."""
+
+    run_dir = plan.out / name
+    reused = resume and finished(run_dir)
+    if not reused:
+        result = train(plan.flags(name), None, resume=resume and (run_dir / CONFIG).exists(), force=force,
+                       report=report, evaluate_test=False)
+        if result.interrupted:
+            return None, False
+    if reused and earlier and earlier.get("steps") == _last(read_metrics(run_dir), "summary").get("step"):
+        return {**earlier, "run": str(run_dir)}, True  # scored before; the directory may have moved
+    report.phase(f"scoring {len(corpus.test)} {corpus.test_name} sentences")
+    return evaluate_run(run_dir, corpus.test, corpus.test_name, plan.device), reused
+
+
+def compare_runs(run_dirs: Sequence[Path], out: Path, corpus: str | None = None, device: str = "auto",
+                 report: Campaign | None = None) -> dict[str, Any]:
+    """Evaluate existing runs on one test set without training; returns (and writes) the report.
+
+    The test set is the first run's corpus, or `corpus` when given, so every run is
+    scored on the same sentences; a run trained on another corpus gets a note.
+    """
+
+    report = report or Campaign()
+    unique: dict[Path, Path] = {}
+    for d in run_dirs:  # each run once, however it is spelled
+        unique.setdefault(Path(d).resolve(), Path(d))
+    run_dirs = list(unique.values())
+    if not run_dirs:
+        raise SeqcliError("give at least one run directory to compare")
+    configs = [read_config(Path(d)) for d in run_dirs]  # fail on a bad directory before any work
+    first = configs[0]["train"]
+    spec = corpus or first["corpus"]
+    data = load_corpus(spec, first.get("src"), first.get("tgt"), None if corpus else first.get("test_set"))
+    notes = [f"{d} was trained on {c['train']['corpus']!r}, scored here on {spec!r}"
+             for d, c in zip(run_dirs, configs, strict=True) if c["train"]["corpus"] != spec]
+    settings = {"mode": "runs", "corpus": data.name, "device": device, "runs": [str(d) for d in run_dirs],
+                "notes": notes}
+    names = [str(c.get("arch", c["train"].get("arch"))) for c in configs]
+    entries: list[dict[str, Any]] = []
+    t_start = time.monotonic()
+    report.begin(names, None, None)
+    for name, run_dir in zip(names, run_dirs, strict=True):
+        t0 = time.monotonic()
+        report.arch_start(name)
+        report.phase(f"scoring {len(data.test)} {data.test_name} sentences")
+        entries.append(evaluate_run(Path(run_dir), data.test, data.test_name, device))
+        report.arch_done(name, time.monotonic() - t0, False)
+    report.end()
+    return _save(out, settings, data.test_name, entries, t_start, complete=True)
+
+
+def _save(out: Path, settings: dict[str, Any], test_name: str, entries: list[dict[str, Any]],
+          t_start: float, complete: bool) -> dict[str, Any]:
+    result = build_report(settings, test_name, entries, time.monotonic() - t_start, complete)
+    write_report(out, result)
+    return result

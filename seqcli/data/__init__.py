@@ -1,0 +1,1 @@
+"""Data: corpora (embedded, files, downloads), tokenizers, batches and prepared datasets."""

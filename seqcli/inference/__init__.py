@@ -1,0 +1,1 @@
+"""Inference: decoding (greedy, beam), attention maps, and the one evaluation path (sacreBLEU)."""

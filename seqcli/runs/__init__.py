@@ -1,0 +1,1 @@
+"""Runs: the resolved configuration and the run directory every command reads and writes."""

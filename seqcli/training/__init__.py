@@ -1,0 +1,1 @@
+"""Training: run preparation, the optimisation step, the loop, checkpoints and DDP."""

@@ -1,0 +1,1 @@
+"""Views: terminal renderables over plain data (heatmaps, charts, progress, the attention explainer)."""

@@ -1,0 +1,215 @@
+"""A terminal line chart: one line per series over categorical x positions.
+
+`seqcli compare` draws BLEU against source-length bucket with it, one line per
+architecture: Bahdanau et al. 2014, fig. 2, redrawn from our own runs. The chart
+is a pure renderable over plain data (x labels + one list of values per series),
+so it is testable without a model and has a plain-text form for report.md.
+
+Each series has its own marker glyph, so the lines stay apart without colour
+(NO_COLOR, piped output); colour is added when the console has it. Where two
+series put a point on the same cell, a shared mark says so instead of one series
+silently hiding the other. Line segments between points are drawn with dots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from seqcli.core.errors import SeqcliError
+
+MARKERS = "●■▲◆○□△◇"  # one per series, cycled when there are more
+ASCII_MARKERS = "ox+#*@%&"
+SHARED, ASCII_SHARED = "✱", "$"  # two or more series meet on one cell
+DOT, ASCII_DOT = "·", "."  # line segments between points
+COLORS = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
+AXIS_WIDTH = 7  # characters for the y tick labels, e.g. " 32.5 "
+
+Cell = tuple[str, int | None]  # (character, series index or None for axis/shared)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where things go: plot size, the column of each x label, the y range."""
+
+    height: int  # rows of the plot area
+    slot: int  # columns per x category
+    top: float  # y value of the top row (the bottom row is 0)
+
+    def col(self, i: int) -> int:
+        """Column of the i-th x category: the middle of its slot."""
+        return i * self.slot + self.slot // 2
+
+    def row(self, value: float) -> int:
+        """Row of a y value; row 0 is the top."""
+        frac = min(max(value / self.top, 0.0), 1.0) if self.top > 0 else 0.0
+        return round((1.0 - frac) * (self.height - 1))
+
+
+def nice_top(value: float) -> float:
+    """A round upper bound for the y axis: 1, 2, 2.5, 5 or 10 times a power of ten."""
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * power >= value - 1e-12:
+            return step * power
+    return 10 * power  # unreachable: 10 * power >= value always
+
+
+class LineChart:
+    """A line chart as a rich renderable; `plain()` gives the same chart as text.
+
+    x_labels name the categories left to right; series maps a name to one value per
+    category (None = no point there, e.g. a bucket a run did not score).
+    """
+
+    def __init__(self, x_labels: Sequence[str], series: dict[str, Sequence[float | None]],
+                 title: str = "", y_label: str = "", x_label: str = "", height: int = 11) -> None:
+        for name, values in series.items():
+            if len(values) != len(x_labels):
+                raise ValueError(f"series {name!r} has {len(values)} values for {len(x_labels)} x labels")
+        self.x_labels = list(x_labels)
+        self.series = {name: list(values) for name, values in series.items()}
+        self.title, self.y_label, self.x_label = title, y_label, x_label
+        self.height = max(height, 3) | 1  # odd, so the middle tick sits at exactly half the top
+
+    def geometry(self) -> Geometry:
+        """Plot size and scale: slots wide enough for the longest x label."""
+        slot = max([len(x) for x in self.x_labels] + [5]) + 2
+        values = [v for vs in self.series.values() for v in vs if v is not None]
+        return Geometry(self.height, slot, nice_top(max(values, default=0.0)))
+
+    def grid(self, ascii_only: bool = False) -> list[list[Cell]]:
+        """The plot area as rows of cells: segments first, then markers on top."""
+        g = self.geometry()
+        width = g.slot * len(self.x_labels)
+        cells: list[list[Cell]] = [[(" ", None)] * width for _ in range(g.height)]
+        dot = ASCII_DOT if ascii_only else DOT
+        for s, values in enumerate(self.series.values()):
+            points = [(g.col(i), g.row(v)) for i, v in enumerate(values) if v is not None]
+            for (c0, r0), (c1, r1) in zip(points, points[1:], strict=False):
+                for c, r in _segment(c0, r0, c1, r1):
+                    if cells[r][c][0] == " ":
+                        cells[r][c] = (dot, s)
+        self._place_markers(cells, g, ascii_only)
+        return cells
+
+    def _place_markers(self, cells: list[list[Cell]], g: Geometry, ascii_only: bool) -> None:
+        markers = ASCII_MARKERS if ascii_only else MARKERS
+        shared = ASCII_SHARED if ascii_only else SHARED
+        owner: dict[tuple[int, int], int] = {}  # cell -> series whose marker is there
+        for s, values in enumerate(self.series.values()):
+            for i, v in enumerate(values):
+                if v is None:
+                    continue
+                r, c = g.row(v), g.col(i)
+                if (r, c) in owner and owner[(r, c)] != s:
+                    cells[r][c] = (shared, None)
+                else:
+                    owner[(r, c)] = s
+                    cells[r][c] = (markers[s % len(markers)], s)
+
+    def lines(self, ascii_only: bool = False) -> list[list[tuple[str, int | None]]]:
+        """The whole chart as lines of (text, series index) runs; index None = no colour."""
+        g = self.geometry()
+        out: list[list[tuple[str, int | None]]] = []
+        if self.title:
+            out.append([(self.title, None)])
+        if self.y_label:
+            out.append([(self.y_label, None)])
+        ticks = {0: g.top, (g.height - 1) // 2: g.top / 2}
+        vbar, tick = ("|", "+") if ascii_only else ("│", "┤")
+        grid = self.grid(ascii_only)
+        for r, row in enumerate(grid):
+            label = f"{ticks[r]:>{AXIS_WIDTH - 2}.4g} {tick}" if r in ticks else " " * (AXIS_WIDTH - 1) + vbar
+            out.append([(label, None), *_runs(row)])
+        out.append([(self._x_axis(g, ascii_only), None)])
+        out.append([(" " * AXIS_WIDTH + "".join(x.center(g.slot) for x in self.x_labels), None)])
+        if self.x_label:
+            out.append([(" " * AXIS_WIDTH + self.x_label.center(g.slot * len(self.x_labels)).rstrip(), None)])
+        shared_used = any(ch in (SHARED, ASCII_SHARED) and s is None for row in grid for ch, s in row)
+        out.append(self._legend(ascii_only, shared_used))
+        return out
+
+    def _x_axis(self, g: Geometry, ascii_only: bool) -> str:
+        corner, rule, mark = ("0 +", "-", "+") if ascii_only else ("0 ┼", "─", "┬")
+        axis = [rule] * (g.slot * len(self.x_labels))
+        for i in range(len(self.x_labels)):
+            axis[g.col(i)] = mark
+        return f"{corner:>{AXIS_WIDTH}}" + "".join(axis)
+
+    def _legend(self, ascii_only: bool, shared: bool) -> list[tuple[str, int | None]]:
+        markers = ASCII_MARKERS if ascii_only else MARKERS
+        runs: list[tuple[str, int | None]] = [(" " * AXIS_WIDTH, None)]
+        for s, name in enumerate(self.series):
+            runs += [(markers[s % len(markers)], s), (f" {name}   ", None)]
+        if shared:
+            runs.append((f"{ASCII_SHARED if ascii_only else SHARED} several", None))
+        return runs
+
+    def plain(self, ascii_only: bool = False) -> str:
+        """The chart as plain text, lines stripped of trailing spaces."""
+        return "\n".join("".join(text for text, _ in line).rstrip() for line in self.lines(ascii_only))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        colour = console.color_system is not None and not console.no_color
+        for line in self.lines(options.ascii_only):
+            text = Text(no_wrap=True, overflow="crop")
+            for chunk, s in line:
+                text.append(chunk, style=COLORS[s % len(COLORS)] if colour and s is not None else "")
+            yield text
+
+
+def _segment(c0: int, r0: int, c1: int, r1: int) -> list[tuple[int, int]]:
+    """Cells strictly between two points, sampled densely enough to leave no gap."""
+    n = max(abs(c1 - c0), abs(r1 - r0))
+    cells = []
+    for k in range(1, n):
+        t = k / n
+        cells.append((round(c0 + (c1 - c0) * t), round(r0 + (r1 - r0) * t)))
+    return [cell for cell in dict.fromkeys(cells) if cell not in ((c0, r0), (c1, r1))]
+
+
+def _runs(row: list[Cell]) -> list[tuple[str, int | None]]:
+    """Merge neighbouring cells of the same series into one run of text."""
+    runs: list[tuple[str, int | None]] = []
+    for ch, s in row:
+        if runs and runs[-1][1] == s:
+            runs[-1] = (runs[-1][0] + ch, s)
+        else:
+            runs.append((ch, s))
+    return runs
+
+
+def save_png(chart: LineChart, path: Path) -> None:
+    """Draw the chart with matplotlib (the optional `plot` extra) into a PNG file."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display needed; must precede pyplot
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SeqcliError("--png needs matplotlib, which is not installed: pip install 'seqcli[plot]'") from None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = list(range(len(chart.x_labels)))
+    for name, values in chart.series.items():
+        points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    ax.set_xticks(xs, chart.x_labels)
+    ax.set(title=chart.title, xlabel=chart.x_label, ylabel=chart.y_label)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=150)
+    except OSError as e:
+        raise SeqcliError(f"could not write {path}: {e.strerror or e}") from None
+    finally:
+        plt.close(fig)
