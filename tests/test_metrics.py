@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from seqcli.core.errors import SeqcliError
-from seqcli.inference.metrics import bleu, bleu_by_length, bucket_of, chrf, looks_tokenized
+from seqcli.inference.metrics import (
+    MIN_BUCKET,
+    bleu,
+    bleu_by_length,
+    bucket_of,
+    chrf,
+    length_groups,
+    looks_tokenized,
+)
 
 HYPS = ["the cat sat on the mat .", "a dog barked loudly", "tourists visit finland"]
 REFS = ["the cat sat on the mat .", "the dog barked", "tourists visit lapland"]
@@ -35,9 +43,18 @@ def test_bucket_of(n: int, label: str) -> None:
 
 def test_bleu_by_length_partitions_sentences() -> None:
     srcs = ["short one"] * 2 + [" ".join(["w"] * 15)]
-    out = bleu_by_length(HYPS, REFS, srcs)
+    out = bleu_by_length(HYPS, REFS, srcs, min_sentences=1)  # no merging: see the next test
     assert list(out) == ["1-10", "11-20"]
     assert out["1-10"][1] == 2 and out["11-20"][1] == 1
+
+
+def test_bleu_by_length_merges_small_long_end_buckets() -> None:
+    """By default a long-end bucket of fewer than MIN_BUCKET sentences joins the one before it."""
+    srcs = ["short one"] * 2 + [" ".join(["w"] * 15)]
+    out = bleu_by_length(HYPS, REFS, srcs)
+    assert list(out) == ["1+"] and out["1+"] == (bleu(HYPS, [REFS]).score, 3)
+    srcs = ["w " * 3] * MIN_BUCKET + ["w " * 15] * MIN_BUCKET + ["w " * 25]
+    assert [(label, len(idx)) for label, idx in length_groups(srcs)] == [("1-10", 10), ("11+", 11)]
 
 
 def test_looks_tokenized() -> None:

@@ -15,6 +15,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from seqcli.core.errors import SeqcliError
 
 BUCKET = 10  # words per source-length bucket, as in Bahdanau et al. 2014, fig. 2
+MIN_BUCKET = 10  # a long-end length bucket with fewer sentences is merged into the one before
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,34 @@ def bucket_of(n_words: int, width: int = BUCKET) -> str:
     return f"{low}-{low + width - 1}"
 
 
-def bleu_by_length(hyps: Sequence[str], refs: Sequence[str], srcs: Sequence[str],
-                   width: int = BUCKET) -> dict[str, tuple[float, int]]:
-    """BLEU per source-length bucket: {"1-10": (bleu, n_sentences), ...}, in length order."""
+def length_groups(srcs: Sequence[str], width: int = BUCKET,
+                  min_sentences: int = MIN_BUCKET) -> list[tuple[str, list[int]]]:
+    """Group sentence indices by source length in words: [("1-10", [...]), ..., ("41+", [...])].
+
+    The one bucketer of seqcli: `seqcli bleu --by-length`, `seqcli compare` and the
+    training record all bucket with it. Long buckets hold few sentences and one
+    sentence swings their BLEU, so groups at the long end with fewer than
+    `min_sentences` are merged into their neighbour, which is then labelled "<low>+".
+    """
+    groups: dict[int, list[int]] = {}
+    for i, src in enumerate(srcs):
+        low = ((max(len(src.split()), 1) - 1) // width) * width + 1
+        groups.setdefault(low, []).append(i)
+    ordered = [(low, bucket_of(low, width), idx) for low, idx in sorted(groups.items())]
+    while len(ordered) > 1 and len(ordered[-1][2]) < min_sentences:
+        _, _, tail = ordered.pop()
+        low, _, idx = ordered.pop()
+        ordered.append((low, f"{low}+", idx + tail))
+    return [(label, idx) for _, label, idx in ordered]
+
+
+def bleu_by_length(hyps: Sequence[str], refs: Sequence[str], srcs: Sequence[str], width: int = BUCKET,
+                   min_sentences: int = MIN_BUCKET) -> dict[str, tuple[float, int]]:
+    """BLEU per source-length bucket (`length_groups`): {"1-10": (bleu, n_sentences), ...}, in length order."""
     if not (len(hyps) == len(refs) == len(srcs)):
         raise SeqcliError(f"line counts differ: {len(hyps)} hypotheses, {len(refs)} references, {len(srcs)} sources")
-    groups: dict[str, list[int]] = {}
-    for i, src in enumerate(srcs):
-        groups.setdefault(bucket_of(len(src.split()), width), []).append(i)
-    out = {}
-    for label in sorted(groups, key=lambda b: int(b.split("-")[0])):
-        idx = groups[label]
-        out[label] = (BLEU().corpus_score([hyps[i] for i in idx], [[refs[i] for i in idx]]).score, len(idx))
-    return out
+    return {label: (BLEU().corpus_score([hyps[i] for i in idx], [[refs[i] for i in idx]]).score, len(idx))
+            for label, idx in length_groups(srcs, width, min_sentences)}
 
 
 _TOKENIZED = re.compile(r"@@( |$)|▁|Ġ| &apos;| &quot;")
