@@ -23,7 +23,7 @@ import seqcli.compare.report as report_module
 import seqcli.training.loop
 from seqcli.cli.app import main
 from seqcli.cli.compare import campaign_eta
-from seqcli.compare.campaign import compare_runs, length_groups, parse_archs, run_campaign
+from seqcli.compare.campaign import compare_runs, parse_archs, run_campaign
 from seqcli.compare.plan import Campaign, Plan, duration
 from seqcli.compare.report import (
     REPORT_JSON,
@@ -34,6 +34,7 @@ from seqcli.compare.report import (
     table,
 )
 from seqcli.core.errors import SeqcliError
+from seqcli.inference.metrics import length_groups
 from seqcli.models.registry import REGISTRY
 from seqcli.runs.directory import load_run
 from seqcli.views.chart import ASCII_SHARED, DOT, MARKERS, SHARED, LineChart, nice_top

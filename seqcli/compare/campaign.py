@@ -6,7 +6,7 @@ comparable parameter counts), then scores each on the test split with greedy
 decoding: BLEU and chrF (sacreBLEU, signature kept), BLEU per source-length bucket
 (Bahdanau et al. 2014, fig. 2) and decoding speed. Existing runs can be compared
 the same way without training. Nothing here asks which architecture it holds: it
-only calls `train`, `load_run` and `translate`.
+only calls `train`, `load_run` and `evaluate`.
 
 The report (report.json, with report.md beside it) is rewritten atomically after
 every architecture, so an interrupted campaign leaves what it measured and
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seqcli.compare.plan import MIN_BUCKET, Campaign, Plan
+from seqcli.compare.plan import Campaign, Plan
 from seqcli.compare.report import (
     REPORT_JSON,
     build_report,
@@ -30,8 +30,7 @@ from seqcli.compare.report import (
 from seqcli.core.device import resolve_device
 from seqcli.core.errors import SeqcliError
 from seqcli.data.corpus import load_corpus
-from seqcli.inference.decode import translate
-from seqcli.inference.metrics import BUCKET, bleu, bucket_of, chrf
+from seqcli.inference.evaluate import evaluate
 from seqcli.models.registry import REGISTRY, get_arch
 from seqcli.runs.directory import CONFIG, load_run, read_config, read_metrics
 from seqcli.training.loop import train
@@ -55,26 +54,6 @@ def parse_archs(spec: str | None) -> list[str]:
     return names
 
 
-def length_groups(srcs: Sequence[str], width: int = BUCKET,
-                  min_sentences: int = MIN_BUCKET) -> list[tuple[str, list[int]]]:
-    """Group sentence indices by source length in words: [("1-10", [...]), ..., ("41+", [...])].
-
-    Long buckets hold few sentences and one sentence swings their BLEU, so groups at
-    the long end with fewer than `min_sentences` are merged into their neighbour,
-    which is then labelled "<low>+".
-    """
-    groups: dict[int, list[int]] = {}
-    for i, src in enumerate(srcs):
-        low = ((max(len(src.split()), 1) - 1) // width) * width + 1
-        groups.setdefault(low, []).append(i)
-    ordered = [(low, bucket_of(low, width), idx) for low, idx in sorted(groups.items())]
-    while len(ordered) > 1 and len(ordered[-1][2]) < min_sentences:
-        _, _, tail = ordered.pop()
-        low, _, idx = ordered.pop()
-        ordered.append((low, f"{low}+", idx + tail))
-    return [(label, idx) for _, label, idx in ordered]
-
-
 def _last(records: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     found = [r for r in records if r.get("kind") == kind]
     return found[-1] if found else {}
@@ -86,7 +65,7 @@ def finished(run_dir: Path) -> bool:
     return bool(_last(read_metrics(run_dir), "summary"))
 
 
-def evaluate_run(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str = "auto") -> dict[str, Any]:
+def run_entry(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str = "auto") -> dict[str, Any]:
     """Measure one run: size, training speed and scores, test BLEU/chrF by length, decoding speed."""
 
     if not pairs:
@@ -94,14 +73,7 @@ def evaluate_run(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: s
     run = load_run(run_dir, device=resolve_device(device))
     records = read_metrics(run_dir)
     summary, valid = _last(records, "summary"), _last(records, "valid")
-    srcs, refs = [p[0] for p in pairs], [p[1] for p in pairs]
-    t0 = time.monotonic()
-    hyps = [t.text for t in translate(run, srcs)]
-    seconds = time.monotonic() - t0
-    b, ch = bleu(hyps, [refs]), chrf(hyps, [refs])
-    by_length = [{"bucket": label, "sentences": len(idx),
-                  "bleu": round(bleu([hyps[i] for i in idx], [[refs[i] for i in idx]]).score, 2)}
-                 for label, idx in length_groups(srcs)]
+    scored = evaluate(run, pairs)  # greedy, BLEU by length with the one bucketer
     history = run.arch.history
     return {
         "arch": run.arch.name, "label": run.arch.name, "stage": history.stage, "year": history.year,
@@ -109,10 +81,8 @@ def evaluate_run(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: s
         "steps": summary.get("step", valid.get("step")), "stopped": summary.get("stopped"),
         "train_seconds": summary.get("elapsed"), "tokens_per_s": summary.get("tok_s"),
         "valid_ppl": (summary.get("valid") or valid).get("ppl"),
-        "test": {"set": test_name, "sentences": len(hyps), "bleu": round(b.score, 2), "chrf": round(ch.score, 2),
-                 "signature": b.signature, "chrf_signature": ch.signature,
-                 "decode_sent_s": round(len(hyps) / max(seconds, 1e-9), 1)},
-        "by_length": by_length,
+        "test": scored.summary(test_name),
+        "by_length": [b.as_dict() for b in scored.by_length],
     }
 
 
@@ -184,7 +154,7 @@ def _one(plan: Plan, name: str, corpus: Corpus, earlier: dict[str, Any] | None, 
     if reused and earlier and earlier.get("steps") == _last(read_metrics(run_dir), "summary").get("step"):
         return {**earlier, "run": str(run_dir)}, True  # scored before; the directory may have moved
     report.phase(f"scoring {len(corpus.test)} {corpus.test_name} sentences")
-    return evaluate_run(run_dir, corpus.test, corpus.test_name, plan.device), reused
+    return run_entry(run_dir, corpus.test, corpus.test_name, plan.device), reused
 
 
 def compare_runs(run_dirs: Sequence[Path], out: Path, corpus: str | None = None, device: str = "auto",
@@ -218,7 +188,7 @@ def compare_runs(run_dirs: Sequence[Path], out: Path, corpus: str | None = None,
         t0 = time.monotonic()
         report.arch_start(name)
         report.phase(f"scoring {len(data.test)} {data.test_name} sentences")
-        entries.append(evaluate_run(Path(run_dir), data.test, data.test_name, device))
+        entries.append(run_entry(Path(run_dir), data.test, data.test_name, device))
         report.arch_done(name, time.monotonic() - t0, False)
     report.end()
     return _save(out, settings, data.test_name, entries, t_start, complete=True)

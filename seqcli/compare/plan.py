@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 DEFAULT_BUDGET = 90.0
 
 
-MIN_BUCKET = 10  # a length bucket with fewer test sentences is merged into the one before
-
-
 @dataclass(frozen=True)
 class Plan:
     """What a campaign trains: the same settings for every architecture."""
