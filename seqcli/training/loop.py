@@ -22,8 +22,7 @@ from seqcli.core.device import autocast
 from seqcli.core.errors import SeqcliError
 from seqcli.core.files import write_tensors
 from seqcli.data.batching import PlannedBatches, batch_plan, make_batches
-from seqcli.inference.decode import translate
-from seqcli.inference.metrics import bleu, chrf
+from seqcli.inference.evaluate import evaluate
 from seqcli.models.base import Seq2Seq
 from seqcli.runs.config import TrainConfig
 from seqcli.runs.directory import (
@@ -292,11 +291,8 @@ def _as_run(s: Setup, model: Seq2Seq) -> Run:
 
 
 def _greedy_bleu(s: Setup, model: Seq2Seq, pairs: list[tuple[str, str]]) -> float:
-
-    if not pairs:
-        return 0.0
-    hyps = [t.text for t in translate(_as_run(s, model), [p[0] for p in pairs])]
-    return bleu(hyps, [[p[1] for p in pairs]]).score
+    """Greedy validation BLEU, by the same path as the test set, `seqcli bleu` and compare."""
+    return evaluate(_as_run(s, model), pairs, by_length=False).bleu.score if pairs else 0.0
 
 
 def _test(s: Setup, model: Seq2Seq, report: Silent) -> dict[str, Any]:
@@ -307,13 +303,7 @@ def _test(s: Setup, model: Seq2Seq, report: Silent) -> dict[str, Any]:
     if (s.run_dir / BEST).exists():
         load_weights(model, s.run_dir / BEST)
     model.eval()
-    t0 = time.monotonic()
-    hyps = [t.text for t in translate(_as_run(s, model), [p[0] for p in s.test_pairs])]
-    seconds = time.monotonic() - t0
-    refs = [[p[1] for p in s.test_pairs]]
-    b, ch = bleu(hyps, refs), chrf(hyps, refs)
-    result = {"set": s.test_name, "sentences": len(hyps), "bleu": round(b.score, 2), "chrf": round(ch.score, 2),
-              "signature": b.signature, "decode_sent_s": round(len(hyps) / max(seconds, 1e-9), 1)}
+    result = evaluate(_as_run(s, model), s.test_pairs, by_length=False).summary(s.test_name)
     append_metrics(s.run_dir, {"kind": "test", **result})
     return result
 
