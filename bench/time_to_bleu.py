@@ -28,9 +28,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
-import sacrebleu
 import torch
 import torch.nn.functional as F
 from common import CORPORA, ROOT, header, set_threads
@@ -39,6 +39,7 @@ from reference import ReferenceBahdanau, ReferenceTransformer, greedy_bahdanau, 
 from seqcli.data.batching import collate_source, encode_pairs, make_batches
 from seqcli.data.corpus import load_corpus
 from seqcli.data.tokenizers import Tokenizer, default_vocab_size, train_tokenizers
+from seqcli.inference.evaluate import evaluate
 from seqcli.models.registry import get_arch
 from seqcli.runs.config import parse_duration
 from seqcli.runs.directory import read_config
@@ -132,7 +133,7 @@ def run_reference(corpus: str, threshold: float, args: argparse.Namespace, seqcl
             if step % args.eval_every == 0:
                 t_eval = time.monotonic()
                 record = {"step": step, "loss": valid_loss(model, valid_batches),
-                          "bleu": evaluate(model, valid, src_tok, tgt_tok)}
+                          "bleu": reference_bleu(model, valid, src_tok, tgt_tok)}
                 eval_s += time.monotonic() - t_eval
                 best = record if not best or record["bleu"] > best["bleu"] else best
                 if record["bleu"] >= threshold:
@@ -157,18 +158,26 @@ def valid_loss(model: torch.nn.Module, batches: list) -> float:
     return total / count
 
 
-def evaluate(model: torch.nn.Module, pairs: list[tuple[str, str]], src_tok: Tokenizer, tgt_tok: Tokenizer) -> float:
-    """Greedy BLEU of the reference on pairs, in batches of 50 sentences."""
+def reference_bleu(model: torch.nn.Module, pairs: list[tuple[str, str]], src_tok: Tokenizer,
+                   tgt_tok: Tokenizer) -> float:
+    """Greedy BLEU of the reference on pairs, scored by seqcli's own evaluation path."""
+
+    def translate(lines: Sequence[str]) -> list[str]:
+        hyps = []
+        for i in range(0, len(lines), 50):  # batches of 50 sentences
+            src, mask = collate_source(src_tok.encode_batch(list(lines[i:i + 50])))
+            steps = int(2 * mask.sum(1).max()) + 10  # seqcli's limit: 2 × source length + 10
+            decode = greedy_transformer if isinstance(model, ReferenceTransformer) else greedy_bahdanau
+            hyps += [tgt_tok.decode(ids) for ids in decode(model, src, mask, steps)]  # type: ignore[arg-type]
+        return hyps
+
+    if not pairs:
+        return 0.0  # as seqcli's validation does with --sentences 0
     model.eval()
-    hyps = []
-    for i in range(0, len(pairs), 50):
-        chunk = pairs[i:i + 50]
-        src, mask = collate_source(src_tok.encode_batch([s for s, _ in chunk]))
-        steps = int(2 * mask.sum(1).max()) + 10  # seqcli's limit: 2 × source length + 10
-        decode = greedy_transformer if isinstance(model, ReferenceTransformer) else greedy_bahdanau
-        hyps += [tgt_tok.decode(ids) for ids in decode(model, src, mask, steps)]  # type: ignore[arg-type]
-    model.train()
-    return sacrebleu.corpus_bleu(hyps, [[t for _, t in pairs]]).score
+    try:
+        return evaluate(translate, pairs, by_length=False).bleu.score
+    finally:
+        model.train()
 
 
 def main() -> None:
