@@ -40,13 +40,15 @@ class AdditiveAttention(nn.Module):
 
     def project_keys(self, keys: Tensor) -> Tensor:
         """Precompute U_a h_j: keys [B, S, Dk] -> [B, S, A]."""
-        return self.U_a(keys)
+        projected: Tensor = self.U_a(keys)
+        return projected
 
     def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
         """Score query [B, T, Dq] against projected keys [B, S, A]: scores [B, T, S]."""
         # [B, T, 1, A] + [B, 1, S, A] -> [B, T, S, A]
         hidden = torch.tanh(self.W_a(query).unsqueeze(2) + projected_keys.unsqueeze(1))
-        return self.v_a(hidden).squeeze(-1)  # [B, T, S, 1] -> [B, T, S]
+        scores: Tensor = self.v_a(hidden).squeeze(-1)  # [B, T, S, 1] -> [B, T, S]
+        return scores
 
 
 class MultiplicativeAttention(nn.Module):
@@ -76,7 +78,8 @@ class MultiplicativeAttention(nn.Module):
     def project_keys(self, keys: Tensor) -> Tensor:
         """Precompute the query-independent part: keys [B, S, Dk] -> [B, S, Dq or A]."""
         if self.score == "general":
-            return self.W_a(keys)
+            projected: Tensor = self.W_a(keys)  # W_a h̄_s
+            return projected
         if self.score == "concat":
             return self.concat.project_keys(keys)
         return keys
@@ -84,7 +87,8 @@ class MultiplicativeAttention(nn.Module):
     def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
         """Score query [B, T, Dq] against projected keys [B, S, Dq]: scores [B, T, S]."""
         if self.score == "concat":
-            return self.concat(query, projected_keys)
+            scores: Tensor = self.concat(query, projected_keys)
+            return scores
         # [B, T, Dq] @ [B, Dq, S] -> [B, T, S]
         return query @ projected_keys.transpose(1, 2)
 

@@ -128,7 +128,7 @@ def as_map(alignments: list[Tensor]) -> dict[str, Tensor]:
     return {"cross.0": torch.cat(alignments, dim=1).unsqueeze(1)}
 
 
-class Bahdanau(Seq2Seq):
+class Bahdanau(Seq2Seq[AttentionalMemory, AttentionalState]):
     """Bahdanau, Cho & Bengio 2014, "Neural Machine Translation by Jointly Learning
     to Align and Translate", section 3 and appendix A.
 
@@ -178,11 +178,11 @@ class Bahdanau(Seq2Seq):
 
     def decode(
         self,
-        memory: AttentionalMemory,  # type: ignore[override]
+        memory: AttentionalMemory,
         tgt_in: Tensor,
-        state: AttentionalState | None = None,  # type: ignore[override]
+        state: AttentionalState | None = None,
         need_weights: bool = False,
-    ) -> Step:
+    ) -> Step[AttentionalState]:
         """Run the attentive GRU decoder over tgt_in [B, T], one step at a time."""
         s = memory.hidden if state is None else state.hidden  # s_{i-1}, [B, L, n]
         embedded = self.dropout(self.embedding(tgt_in))  # E y_{i-1}, [B, T, D]
@@ -210,7 +210,7 @@ class Bahdanau(Seq2Seq):
         return Step(logits=logits, state=AttentionalState(hidden=s), attention=as_map(alignments))
 
 
-class Luong(Seq2Seq):
+class Luong(Seq2Seq[AttentionalMemory, AttentionalState]):
     """Luong, Pham & Manning 2015, "Effective Approaches to Attention-based Neural
     Machine Translation", sections 3.1 (global attention) and 3.3 (input feeding).
 
@@ -264,11 +264,11 @@ class Luong(Seq2Seq):
 
     def decode(
         self,
-        memory: AttentionalMemory,  # type: ignore[override]
+        memory: AttentionalMemory,
         tgt_in: Tensor,
-        state: AttentionalState | None = None,  # type: ignore[override]
+        state: AttentionalState | None = None,
         need_weights: bool = False,
-    ) -> Step:
+    ) -> Step[AttentionalState]:
         """Run the attentive LSTM decoder over tgt_in [B, T]."""
         if state is None:
             feed = (

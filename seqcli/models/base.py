@@ -4,6 +4,11 @@ Training, decoding, attention rendering and comparison talk to models only throu
 `Seq2Seq.encode`, `Seq2Seq.decode` and `Batched.select`, so none of them branches on
 the architecture (DESIGN.md, "The one interface").
 
+`Seq2Seq[MemoryT, StateT]` is generic in its memory and state types: each family
+names its own (`Seq2Seq[RecurrentMemory, RecurrentState]`), so its `decode` takes
+exactly what its `encode` and last `Step` gave, and code that drives any model
+(beam search) is generic over both and cannot mix one model's state with another's.
+
 Shape legend, used by the shape comments in every model file:
     B batch, S source length, T target length, H heads, D model width,
     Dh head width, V vocabulary, L layers, K context window (feedforward model).
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -44,10 +49,14 @@ class Batched:
     a memory to `beam` rows per sentence and to follow surviving beams.
     """
 
+    # Batched is only mixed into dataclasses (Memory, State and every family's own);
+    # declaring the attribute @dataclass adds lets the type checker see that too.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
     def select(self, index: Tensor) -> Self:
         """Return a copy with every tensor field indexed along dim 0."""
-        changes = {f.name: _select(getattr(self, f.name), index) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+        changes = {f.name: _select(getattr(self, f.name), index) for f in dataclasses.fields(self)}
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass
@@ -70,8 +79,12 @@ class State(Batched):
     """
 
 
+MemoryT = TypeVar("MemoryT", bound=Memory)
+StateT = TypeVar("StateT", bound=State)
+
+
 @dataclass
-class Step:
+class Step(Generic[StateT]):
     """The result of one `decode` call.
 
     logits: [B, T, V] scores for the next token at every position of `tgt_in`.
@@ -82,7 +95,7 @@ class Step:
     """
 
     logits: Tensor
-    state: State
+    state: StateT
     attention: dict[str, Tensor] = field(default_factory=dict)
 
 
@@ -101,10 +114,11 @@ class ModelConfig:
     max_len: int = 512  # longest sequence (tokens) the model accepts
 
 
-class Seq2Seq(nn.Module):
+class Seq2Seq(nn.Module, Generic[MemoryT, StateT]):
     """Base class: an encoder-decoder behind the one interface.
 
-    Subclasses set `has_attention` (a capability flag consumers check instead of
+    Subclasses fix the type parameters to their own `Memory` and `State` classes
+    and set `has_attention` (a capability flag consumers check instead of
     the type) and `attention_maps` (the map kinds their decode/encode can return).
     """
 
@@ -115,17 +129,17 @@ class Seq2Seq(nn.Module):
         super().__init__()
         self.config = config
 
-    def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> Memory:
+    def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> MemoryT:
         """Encode src [B, S] (mask [B, S]) into whatever the decoder needs."""
         raise NotImplementedError
 
     def decode(
         self,
-        memory: Memory,
+        memory: MemoryT,
         tgt_in: Tensor,
-        state: State | None = None,
+        state: StateT | None = None,
         need_weights: bool = False,
-    ) -> Step:
+    ) -> Step[StateT]:
         """Score the next token after each position of tgt_in [B, T].
 
         state=None: start from the beginning of the target (teacher forcing over the

@@ -53,7 +53,7 @@ class WindowState(State):
     tokens: Tensor
 
 
-class FeedForward(Seq2Seq):
+class FeedForward(Seq2Seq[FeedForwardMemory, WindowState]):
     """An MLP over a bag of source words and a window of previous target words."""
 
     has_attention = False
@@ -83,11 +83,11 @@ class FeedForward(Seq2Seq):
 
     def decode(
         self,
-        memory: FeedForwardMemory,  # type: ignore[override]
+        memory: FeedForwardMemory,
         tgt_in: Tensor,
-        state: WindowState | None = None,  # type: ignore[override]
+        state: WindowState | None = None,
         need_weights: bool = False,
-    ) -> Step:
+    ) -> Step[WindowState]:
         """Score the next token after each position of tgt_in [B, T] from its window."""
         K = self.config.context
         B, T = tgt_in.shape

@@ -66,7 +66,7 @@ def make_rnn(
     bidirectional: bool = False,
 ) -> nn.RNNBase:
     """Build a batch-first nn.RNN (tanh) / nn.LSTM / nn.GRU."""
-    kind = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+    kind: type[nn.RNN | nn.LSTM | nn.GRU] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
     # PyTorch applies this dropout between stacked layers only, and warns when L = 1.
     between = dropout if layers > 1 else 0.0
     return kind(
@@ -153,7 +153,7 @@ class RecurrentState(State):
     cell: Tensor | None = None
 
 
-class RecurrentSeq2Seq(Seq2Seq):
+class RecurrentSeq2Seq(Seq2Seq[RecurrentMemory, RecurrentState]):
     """An RNN encoder-decoder whose only link is a fixed-size context vector."""
 
     has_attention = False
@@ -198,11 +198,11 @@ class RecurrentSeq2Seq(Seq2Seq):
 
     def decode(
         self,
-        memory: RecurrentMemory,  # type: ignore[override]
+        memory: RecurrentMemory,
         tgt_in: Tensor,
-        state: RecurrentState | None = None,  # type: ignore[override]
+        state: RecurrentState | None = None,
         need_weights: bool = False,
-    ) -> Step:
+    ) -> Step[RecurrentState]:
         """Run the decoder over tgt_in [B, T] from the context or from a state."""
         if state is None:
             state = RecurrentState(hidden=memory.hidden, cell=memory.cell)

@@ -48,7 +48,7 @@ class Arch:
 
     name: str
     family: str
-    model: type[Seq2Seq]
+    model: type[Seq2Seq[Any, Any]]  # each family has its own Memory and State types
     config: type[ModelConfig]
     history: History
     train: TrainDefaults

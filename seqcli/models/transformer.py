@@ -15,7 +15,9 @@ per sentence in `encode` and kept in `TransformerMemory`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -127,7 +129,8 @@ class PositionwiseFeedForward(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Transform x [B, T, D] position by position: [B, T, D] -> [B, T, F] -> [B, T, D]."""
-        return self.outer(self.dropout(F.relu(self.inner(x))))
+        y: Tensor = self.outer(self.dropout(F.relu(self.inner(x))))
+        return y
 
 
 class Residual(nn.Module):
@@ -151,7 +154,7 @@ class Residual(nn.Module):
 
     def after(self, x: Tensor, sublayer_out: Tensor) -> Tensor:
         """Add the sublayer's output to the residual stream (normalising under post-LN)."""
-        y = x + self.dropout(sublayer_out)
+        y: Tensor = x + self.dropout(sublayer_out)
         return y if self.pre_norm else self.norm(y)
 
 
@@ -212,12 +215,13 @@ class DecoderLayer(nn.Module):
         return x, own, cross
 
 
-class Transformer(Seq2Seq):
+class Transformer(Seq2Seq[TransformerMemory, KeyValueCache]):
     """Encoder-decoder Transformer (Vaswani et al. 2017, section 3)."""
 
     has_attention = True
     attention_maps = ("cross", "encoder-self", "decoder-self")
     config: TransformerConfig
+    positions: Tensor  # [max_len, D], a buffer registered in __init__
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__(config)
@@ -265,8 +269,9 @@ class Transformer(Seq2Seq):
             # Sinusoids go on past the table (the paper's reason to prefer them, 3.5):
             # a long input or output is translated, not refused.
             positions = positional_encoding(end, self.config.d_model).to(positions.device)
-        x = embed(tokens) * math.sqrt(self.config.d_model)  # [B, T, D]
-        return self.embed_dropout(x + positions[offset:end])  # [B, T, D] + [T, D]
+        x: Tensor = embed(tokens) * math.sqrt(self.config.d_model)  # [B, T, D]
+        x = self.embed_dropout(x + positions[offset:end])  # [B, T, D] + [T, D]
+        return x
 
     def encode(
         self, src: Tensor, src_mask: Tensor, need_weights: bool = False
@@ -279,7 +284,9 @@ class Transformer(Seq2Seq):
             if weights is not None:
                 attention[f"encoder-self.{i}"] = weights  # [B, H, S, S]
         x = self.encoder_norm(x)  # [B, S, D]
-        projected = [layer.cross_attention.keys_values(x) for layer in self.decoder]
+        # nn.ModuleList is untyped; __init__ fills self.decoder with DecoderLayers only.
+        layers = cast("Iterable[DecoderLayer]", self.decoder)
+        projected = [layer.cross_attention.keys_values(x) for layer in layers]
         return TransformerMemory(
             mask=src_mask,
             attention=attention,
@@ -289,23 +296,17 @@ class Transformer(Seq2Seq):
 
     def decode(
         self,
-        memory: Memory,
+        memory: TransformerMemory,
         tgt_in: Tensor,
-        state: State | None = None,
+        state: KeyValueCache | None = None,
         need_weights: bool = False,
-    ) -> Step:
+    ) -> Step[KeyValueCache]:
         """Score the next token after each position of tgt_in [B, T].
 
         state=None: the whole prefix at once under the causal mask (teacher forcing).
         A KeyValueCache: go on from its t positions (positions t .. t+T-1).
         Either way the returned state caches every position seen so far.
         """
-        if not isinstance(memory, TransformerMemory):
-            raise TypeError(
-                f"Transformer.decode needs a TransformerMemory, got {type(memory).__name__}"
-            )
-        if state is not None and not isinstance(state, KeyValueCache):
-            raise TypeError(f"Transformer.decode needs a KeyValueCache, got {type(state).__name__}")
         x = self._embed(self.tgt_embed, tgt_in, offset=0 if state is None else state.length)
         keys: list[Tensor] = []
         values: list[Tensor] = []
