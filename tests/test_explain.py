@@ -18,7 +18,6 @@ from seqcli.views.explain import (
     explain,
     fresh_embeddings,
     render,
-    source_embedding,
     to_json,
     words,
 )
@@ -129,20 +128,6 @@ def test_render_shows_formula_stages_heatmaps_and_shapes(kind: str, tokens: list
     assert f"[{len(tokens)}, 8]" in text  # the shapes are printed
     assert MARK in text and "Tourists" in text
     assert (f"{MASKED} masked" in text) == (kind == "causal")  # the legend names it
-
-
-def test_source_embedding_is_found_by_vocabulary_size() -> None:
-    class Toy(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.tgt_embed = torch.nn.Embedding(20, 4)
-            self.src_embed = torch.nn.Embedding(20, 4)
-            self.other = torch.nn.Embedding(7, 4)
-
-    toy = Toy()
-    assert source_embedding(toy, 20) is toy.src_embed
-    with pytest.raises(SeqcliError):
-        source_embedding(toy, 99)
 
 
 def test_json_marks_masked_cells_as_null(tokens: list[str]) -> None:

@@ -14,7 +14,10 @@ import torch
 
 from seqcli.core.errors import SeqcliError
 from seqcli.core.files import read_tensors
-from seqcli.runs.directory import load_run, read_metrics
+from seqcli.data.corpus import load_corpus
+from seqcli.data.tokenizers import default_vocab_size
+from seqcli.models.registry import get_arch
+from seqcli.runs.directory import load_run, read_config, read_metrics
 from seqcli.training.loop import train
 from seqcli.training.step import learning_rate, sequence_loss
 
@@ -44,9 +47,22 @@ def test_resume_continues_exactly(tiny_tsv: Path, tmp_path: Path) -> None:
 
 
 def test_resume_reports_changed_lr(tiny_tsv: Path, tmp_path: Path) -> None:
+    """The change names the rate the run was trained with (its preset), not `None`."""
     train(flags(tiny_tsv, tmp_path / "r", steps=2), evaluate_test=False)
+    preset = get_arch(BASE["arch"]).train  # type: ignore[arg-type]
     result = train({"out": str(tmp_path / "r"), "steps": 3, "lr": 0.5}, resume=True, evaluate_test=False)
-    assert "lr: None -> 0.5" in result.changes
+    assert f"lr: {preset.lr} -> 0.5" in result.changes
+
+
+def test_config_json_records_the_resolved_presets(tiny_tsv: Path, tmp_path: Path) -> None:
+    """No `null` where a value was used: lr, schedule, warmup and vocab_size as the run used them."""
+    train(flags(tiny_tsv, tmp_path / "r", steps=1), evaluate_test=False)
+    recorded = read_config(tmp_path / "r")["train"]
+    preset = get_arch(BASE["arch"]).train  # type: ignore[arg-type]
+    assert (recorded["lr"], recorded["schedule"], recorded["warmup"]) == (preset.lr, preset.schedule, preset.warmup)
+    assert recorded["vocab_size"] == default_vocab_size(load_corpus(str(tiny_tsv)).train)
+    train({"out": str(tmp_path / "r"), "steps": 2}, resume=True, evaluate_test=False)
+    assert read_config(tmp_path / "r")["train"]["lr"] == preset.lr  # resuming keeps it
 
 
 def test_resume_refuses_model_and_corpus_changes(tiny_tsv: Path, tmp_path: Path) -> None:

@@ -109,7 +109,6 @@ def _explain(kind: str, text: str, model: str | None, heads: str | None, values:
         explain,
         fresh_embeddings,
         render,
-        source_embedding,
         to_json,
         words,
     )
@@ -126,7 +125,7 @@ def _explain(kind: str, text: str, model: str | None, heads: str | None, values:
         run = load_run(model)
         ids = run.src_tok.encode(text)
         tokens = [run.src_tok.id_to_token(i) for i in ids]
-        x = source_embedding(run.model, run.model_config.src_vocab).weight[ids]
+        x = run.model.source_embedding().weight[ids]
         origin = f"the source embedding table of {run.path}"
     ex = explain(kind, tokens, x, origin=origin, heads=int(heads or 2))
     if json_out:

@@ -2,7 +2,7 @@
 
 It talks to the model only through the one interface (decode.translate, then
 decode.attention_maps re-running encode/decode with weights on) and the capability
-flag `has_attention`; it never asks which architecture it holds. What comes out is
+flags `has_attention` and `hard_attention`; it never asks which architecture it holds. What comes out is
 labels and numpy arrays, which `seqcli.views.heatmap` draws and `--json` prints.
 
 Map names are "<kind>.<layer>" ("cross.0", "encoder-self.2", "decoder-self.5"),
@@ -99,9 +99,8 @@ def compute(run: Any, sentence: str, beam: int = 1) -> Attention:
         raise SeqcliError(f"{run.arch.name} returned no attention maps for this sentence")
     src = [run.src_tok.id_to_token(i) for i in result.src_ids]
     out = [run.tgt_tok.id_to_token(i) for i in result.ids]
-    hard = getattr(run.model_config, "attention", None) == "hard"
     return Attention(run.arch.name, sentence, result.text, src + [EOS_LABEL], out + [EOS_LABEL],
-                     [BOS_LABEL] + out, maps, hard)
+                     [BOS_LABEL] + out, maps, model.hard_attention)
 
 
 @dataclass

@@ -161,6 +161,15 @@ class Bahdanau(Seq2Seq[AttentionalMemory, AttentionalState]):
         self.readout = nn.Linear(n + D + 2 * n, 2 * D if c.maxout else D)
         self.generator = nn.Linear(D, c.tgt_vocab)  # W_o
 
+    @property
+    def hard_attention(self) -> bool:
+        """True with `attention="hard"`: each step attends to one annotation."""
+        return self.config.attention == "hard"
+
+    def source_embedding(self) -> nn.Embedding:
+        """The encoder's embedding table."""
+        return self.encoder.embedding
+
     def encode(
         self, src: Tensor, src_mask: Tensor, need_weights: bool = False
     ) -> AttentionalMemory:
@@ -245,6 +254,10 @@ class Luong(Seq2Seq[AttentionalMemory, AttentionalState]):
             self.decoder = make_rnn("lstm", D, H, c.layers, c.dropout)
         self.W_c = nn.Linear(H + H, D, bias=False)
         self.W_s = nn.Linear(D, c.tgt_vocab)
+
+    def source_embedding(self) -> nn.Embedding:
+        """The encoder's embedding table."""
+        return self.encoder.embedding
 
     def encode(
         self, src: Tensor, src_mask: Tensor, need_weights: bool = False

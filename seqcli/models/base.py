@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 import torch
 from torch import Tensor, nn
 
+from seqcli.core.errors import SeqcliError
 from seqcli.core.tokens import BOS, EOS, PAD, UNK  # noqa: F401  (re-exported for the models)
 
 
@@ -113,6 +114,24 @@ class ModelConfig:
     dropout: float = 0.1
     max_len: int = 512  # longest sequence (tokens) the model accepts
 
+    # What each field is, declared here so that code outside models/ never guesses it
+    # from a field's name. Vocabulary sizes come from the trained tokenizers, never
+    # from the user; rates are probabilities, in [0, 1). Families extend the tuples.
+    vocab_fields: ClassVar[tuple[str, ...]] = ("src_vocab", "tgt_vocab")
+    rate_fields: ClassVar[tuple[str, ...]] = ("dropout",)
+
+    def check_values(self) -> None:
+        """Reject values no model can be built with (from --set or TOML [model]), naming the field."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or f.name in self.vocab_fields:
+                continue
+            if f.name in self.rate_fields:
+                if not 0 <= value < 1:
+                    raise SeqcliError(f"model field {f.name} must be in [0, 1), got {value}")
+            elif isinstance(value, int) and value < 1:
+                raise SeqcliError(f"model field {f.name} must be at least 1, got {value}")
+
 
 class Seq2Seq(nn.Module, Generic[MemoryT, StateT]):
     """Base class: an encoder-decoder behind the one interface.
@@ -128,6 +147,15 @@ class Seq2Seq(nn.Module, Generic[MemoryT, StateT]):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+
+    @property
+    def hard_attention(self) -> bool:
+        """Whether each attention row is one-hot: one source position chosen, not a soft mix."""
+        return False
+
+    def source_embedding(self) -> nn.Embedding:
+        """The table that embeds source tokens (`attend --explain` computes with its rows)."""
+        raise NotImplementedError
 
     def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> MemoryT:
         """Encode src [B, S] (mask [B, S]) into whatever the decoder needs."""

@@ -72,6 +72,10 @@ class FeedForward(Seq2Seq[FeedForwardMemory, WindowState]):
         self.readout = nn.Linear(c.hidden, c.d_model)
         self.generator = nn.Linear(c.d_model, c.tgt_vocab)
 
+    def source_embedding(self) -> nn.Embedding:
+        """The table whose mean over the source is the bag of words."""
+        return self.src_embedding
+
     def encode(
         self, src: Tensor, src_mask: Tensor, need_weights: bool = False
     ) -> FeedForwardMemory:

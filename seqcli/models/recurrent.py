@@ -180,6 +180,10 @@ class RecurrentSeq2Seq(Seq2Seq[RecurrentMemory, RecurrentState]):
         self.readout = nn.Linear(c.hidden + context_width, c.d_model)
         self.generator = nn.Linear(c.d_model, c.tgt_vocab)
 
+    def source_embedding(self) -> nn.Embedding:
+        """The encoder's embedding table."""
+        return self.encoder.embedding
+
     def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> RecurrentMemory:
         """Read the source into the decoder's initial state (and context vector)."""
         _, hidden, cell = self.encoder(src, src_mask)  # [B, L, dirs, H]

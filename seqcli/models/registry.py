@@ -12,11 +12,10 @@ from typing import Any
 from seqcli.core.errors import unknown
 from seqcli.models.attentional import Bahdanau, BahdanauConfig, Luong, LuongConfig
 from seqcli.models.base import ModelConfig, Seq2Seq
+from seqcli.models.catalog import SIZES  # noqa: F401  (re-exported: its users import it from here)
 from seqcli.models.feedforward import FeedForward, FeedForwardConfig
 from seqcli.models.recurrent import RecurrentConfig, RecurrentSeq2Seq
 from seqcli.models.transformer import Transformer, TransformerConfig
-
-SIZES = ("tiny", "small", "base")
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,7 @@ class Arch:
     train: TrainDefaults
     fixed: dict[str, Any] = field(default_factory=dict)  # what makes this preset this arch
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)  # size -> overrides
+    shortcuts: tuple[str, ...] = ()  # the options of catalog.SHORTCUTS it accepts (--attention ...)
 
 
 # Default budgets: a few minutes of training at size small on a 2-core CPU (measured:
@@ -189,6 +189,7 @@ REGISTRY: dict[str, Arch] = {
         ),
         train=RNN_TRAIN,
         sizes=rnn_sizes(112, 192),
+        shortcuts=("attention",),
     ),
     "luong": Arch(
         name="luong",
@@ -232,6 +233,11 @@ REGISTRY: dict[str, Arch] = {
         },
     ),
 }
+
+
+def shortcut_archs(option: str) -> list[str]:
+    """The architectures that accept a shortcut option (catalog.SHORTCUTS)."""
+    return [name for name, arch in REGISTRY.items() if option in arch.shortcuts]
 
 
 def get_arch(name: str) -> Arch:

@@ -45,6 +45,7 @@ class TransformerConfig(ModelConfig):
     # Dropout on attention weights: not in the paper, and any makes PyTorch leave its
     # fused attention kernel for the explicit one while training.
     attention_dropout: float = 0.0
+    rate_fields = ("dropout", "attention_dropout")  # probabilities (ModelConfig.rate_fields)
     pre_norm: bool = False  # False: LayerNorm(x + Sublayer(x)) as in the paper
     tie_embeddings: bool = True  # target embedding = pre-softmax projection (3.4)
 
@@ -260,6 +261,10 @@ class Transformer(Seq2Seq[TransformerMemory, KeyValueCache]):
                 nn.init.xavier_uniform_(p)
         for embed in (self.src_embed, self.tgt_embed):
             nn.init.normal_(embed.weight, std=self.config.d_model**-0.5)
+
+    def source_embedding(self) -> nn.Embedding:
+        """The encoder's embedding table E (before the √d_model scale and positions)."""
+        return self.src_embed
 
     def _embed(self, embed: nn.Embedding, tokens: Tensor, offset: int = 0) -> Tensor:
         """Embed tokens [B, T] at positions offset.. : √d_model · E[x] + PE, then dropout (3.4, 5.4)."""

@@ -1,8 +1,9 @@
 """Configuration: frozen dataclasses, every default in one place.
 
-Precedence, lowest first: dataclass defaults < architecture preset (registry) <
-TOML file (`--config`) < command-line flags. An unknown key is an error that
-suggests the closest valid one.
+The defaults are TrainConfig's (`seqcli.runs.defaults`, re-exported here) and the
+registry's presets. Precedence, lowest first: dataclass defaults < architecture
+preset (registry) < TOML file (`--config`) < command-line flags. An unknown key is
+an error that suggests the closest valid one.
 """
 
 from __future__ import annotations
@@ -10,53 +11,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from seqcli.core.errors import SeqcliError, unknown
 from seqcli.models.base import ModelConfig
-from seqcli.models.registry import SIZES, get_arch
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything `seqcli train` needs besides the model's own fields."""
-
-    arch: str = "transformer"
-    size: str = "small"
-    corpus: str = "aurora"
-    src: str | None = None
-    tgt: str | None = None
-    test_set: str | None = None
-    out: str | None = None  # default: runs/<arch>
-    steps: int | None = None  # default: the architecture's preset
-    epochs: float | None = None
-    time_budget: float | None = None  # seconds
-    batch_tokens: int = 2048  # CPU-friendly: more updates per minute; raise it on a GPU
-    accumulate: int = 1  # batches per optimizer step (gradient accumulation)
-    lr: float | None = None  # default: the architecture's preset
-    schedule: str | None = None  # noam | inverse_sqrt | constant
-    warmup: int | None = None
-    label_smoothing: float = 0.1
-    clip: float = 1.0
-    dropout: float | None = None  # default: the model preset
-    seed: int = 1
-    device: str = "auto"
-    save_every: int | None = None  # steps; default: about once a minute
-    eval_every: int | None = None  # steps; default: about ten times a run
-    patience: int = 0  # validations without BLEU gain before stopping; 0 = never
-    tokenizer: str = "bpe"  # bpe | word
-    vocab_size: int | None = None  # per side; default: see setup.default_vocab_size
-    joint_vocab: bool = False
-    max_tokens: int = 200  # training pairs longer than this (in tokens) are dropped
-    valid_bleu_sentences: int = 300  # greedy BLEU on this many validation pairs
-    compile: bool = False  # torch.compile the training forward
-    model: dict[str, Any] = field(default_factory=dict)  # overrides of model fields
-
-
-SCHEDULES = ("noam", "inverse_sqrt", "constant")
-TOKENIZERS = ("bpe", "word")
+from seqcli.models.catalog import SHORTCUTS
+from seqcli.models.registry import SIZES, get_arch, shortcut_archs
+from seqcli.runs.defaults import SCHEDULES, TOKENIZERS, TrainConfig  # noqa: F401  (re-exported)
 
 
 def parse_duration(text: str) -> float:
@@ -168,7 +130,12 @@ def make_model_config(
     hints = get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     overrides = dict(overrides or {})
-    _check_keys(f"model field for {arch_name}", overrides, [n for n in names if "vocab" not in n])
+    settable = [n for n in names if n not in cls.vocab_fields]
+    for option, shortcut in SHORTCUTS.items():  # --attention hard on an arch without that field
+        if shortcut.field in overrides and shortcut.field not in settable:
+            raise SeqcliError(f"--{option} (--set {shortcut.field}=...) applies to "
+                              f"{', '.join(shortcut_archs(option))}, not {arch_name}")
+    _check_keys(f"model field for {arch_name}", overrides, settable)
     values = {**arch.fixed, **arch.sizes.get(size, {})}
     values.update({k: _coerce(k, v, hints[k]) for k, v in overrides.items()})
     if dropout is not None:

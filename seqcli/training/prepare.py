@@ -82,6 +82,14 @@ def _out_dir(flags: dict[str, Any], toml: dict[str, Any]) -> Path:
     return Path(out) if out else Path("runs") / str(arch)
 
 
+def with_presets(config: TrainConfig) -> TrainConfig:
+    """The config with the architecture's optimisation presets in place of None, as the run uses them."""
+    preset = get_arch(config.arch).train
+    return dataclasses.replace(
+        config, lr=preset.lr if config.lr is None else config.lr, schedule=config.schedule or preset.schedule,
+        warmup=preset.warmup if config.warmup is None else config.warmup)
+
+
 def resolve_config(flags: dict[str, Any], toml: dict[str, Any], resume: bool, force: bool) -> tuple[TrainConfig, Path, list[str]]:
     """The train config, its run directory, and (on resume) what the flags changed."""
     run_dir = _out_dir(flags, toml)
@@ -89,7 +97,7 @@ def resolve_config(flags: dict[str, Any], toml: dict[str, Any], resume: bool, fo
     if resume:
         if not has_run:
             raise SeqcliError(f"--resume: {run_dir} holds no run to resume (no {CONFIG})")
-        saved = train_config_from(read_config(run_dir)["train"])
+        saved = with_presets(train_config_from(read_config(run_dir)["train"]))  # an older run may hold None
         given = {k: v for k, v in {**toml, **flags}.items() if v is not None and k != "model"}
         model_given = {**(toml.get("model") or {}), **(flags.get("model") or {})}
         if model_given and any(str(saved.model.get(k)) != str(v) for k, v in model_given.items()):
@@ -104,7 +112,7 @@ def resolve_config(flags: dict[str, Any], toml: dict[str, Any], resume: bool, fo
                 raise SeqcliError(f"--{fixed.replace('_', '-')} cannot change on --resume "
                                   f"(the run was trained with {getattr(saved, fixed)!r})")
         return config, run_dir, changes
-    config = make_train_config(toml, flags)
+    config = with_presets(make_train_config(toml, flags))
     if run_dir.exists() and not run_dir.is_dir():
         raise SeqcliError(f"--out {run_dir} exists and is not a directory")
     if has_run and not force:
@@ -139,18 +147,6 @@ def _clear(run_dir: Path, force: bool) -> None:
             path.unlink(missing_ok=True)
 
 
-def check_model_fields(model_config: ModelConfig) -> None:
-    """Reject model fields no model can be built with (--set, TOML [model]), naming the field."""
-    for f in dataclasses.fields(model_config):
-        value = getattr(model_config, f.name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or "vocab" in f.name:
-            continue
-        if "dropout" in f.name and not 0 <= value < 1:
-            raise SeqcliError(f"model field {f.name} must be in [0, 1), got {value}")
-        if isinstance(value, int) and value < 1:
-            raise SeqcliError(f"model field {f.name} must be at least 1, got {value}")
-
-
 def prepare(flags: dict[str, Any], toml: dict[str, Any], *, resume: bool, force: bool, report: Silent,
             is_main: bool = True) -> Setup:
     """Resolve config, run directory, data, tokenizers and model config."""
@@ -159,7 +155,7 @@ def prepare(flags: dict[str, Any], toml: dict[str, Any], *, resume: bool, force:
     device = resolve_device(config.device)
     arch = get_arch(config.arch)
     if not resume:  # a bad --set fails now, before the corpus is read or a file written
-        check_model_fields(make_model_config(config.arch, config.size, 8, 8, config.model, config.dropout))
+        make_model_config(config.arch, config.size, 8, 8, config.model, config.dropout).check_values()
     lock = RunLock(run_dir)
     if is_main:
         if not resume:
@@ -193,14 +189,14 @@ def _prepare_locked(config: TrainConfig, run_dir: Path, changes: list[str], devi
         if prepared is not None:
             src_tok, tgt_tok = prepared.src_tok, prepared.tgt_tok
         elif is_main:
-            vocab = config.vocab_size or default_vocab_size(corpus.train)
-            src_tok, tgt_tok = train_tokenizers(corpus.train, config.tokenizer, vocab, config.joint_vocab)
+            config = dataclasses.replace(config, vocab_size=config.vocab_size or default_vocab_size(corpus.train))
+            src_tok, tgt_tok = train_tokenizers(corpus.train, config.tokenizer, config.vocab_size, config.joint_vocab)
         else:  # DDP: rank 0 trains the tokenizers; the other ranks wait, then load the very same files
             dist.barrier()
             src_tok, tgt_tok = Tokenizer.load(run_dir / SRC_TOK), Tokenizer.load(run_dir / TGT_TOK)
         model_config = make_model_config(config.arch, config.size, src_tok.vocab_size, tgt_tok.vocab_size,
                                          config.model, config.dropout)
-        check_model_fields(model_config)
+        model_config.check_values()
         if is_main:
             write_text(run_dir / SRC_TOK, src_tok.to_str())
             write_text(run_dir / TGT_TOK, tgt_tok.to_str())

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from rich.console import Group, RenderableType
 from rich.text import Text
-from torch import Tensor, nn
+from torch import Tensor
 
 from seqcli.core.errors import SeqcliError, unknown
 from seqcli.views.heatmap import Heatmap, HeatmapGrid
@@ -75,17 +75,6 @@ def fresh_embeddings(tokens: Sequence[str], dim: int = FRESH_DIM, seed: int = 0)
     # about ±0.7, so the simplified softmax is neither flat nor one-hot.
     table = torch.randn(len(vocab), dim, generator=gen) * math.sqrt(2 / dim)
     return table[[vocab.index(t) for t in tokens]]
-
-
-def source_embedding(model: nn.Module, src_vocab: int) -> nn.Embedding:
-    """The model's source embedding table, found by its size (no architecture check)."""
-    tables = [(n, m) for n, m in model.named_modules()
-              if isinstance(m, nn.Embedding) and m.num_embeddings == src_vocab]
-    # With a joint vocabulary both tables match; the encoder's is the source one.
-    tables.sort(key=lambda nm: not any(k in nm[0] for k in ("src", "enc", "source")))
-    if not tables:
-        raise SeqcliError("this run's model has no source embedding table to explain with")
-    return tables[0][1]
 
 
 def _projection(d_in: int, d_out: int, gen: torch.Generator, rms: float = 1.0) -> Tensor:
