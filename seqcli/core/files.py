@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from seqcli.core.errors import SeqcliError
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write a file through a temp file in the same directory, fsync, then rename.
 
     `write` receives the temp path. A crash at any moment leaves either the old file

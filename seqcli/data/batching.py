@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 import torch
 from torch import Tensor
@@ -23,6 +24,29 @@ from torch import Tensor
 from seqcli.core.tokens import BOS, EOS, PAD
 from seqcli.data.corpus import Pair
 from seqcli.data.tokenizers import Tokenizer
+
+T = TypeVar("T")
+
+
+class LazySequence(Sequence[T]):
+    """A read-only sequence whose item i is built when it is read; a slice gives a list.
+
+    Subclasses define `__len__` and `item`. Indexing takes both overloads of
+    Sequence.__getitem__, so a lazy sequence stands wherever a list is read.
+    """
+
+    def item(self, i: int) -> T:
+        """Build item i (negative i counts from the end, as a list's)."""
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self.item(j) for j in range(*i.indices(len(self)))]
+        return self.item(i)
 
 
 @dataclass
@@ -62,8 +86,8 @@ class Encoded:
     Treat it as immutable once made: batching caches flat tensors of its ids.
     """
 
-    src: list[list[int]]
-    tgt: list[list[int]]
+    src: Sequence[list[int]]  # lists, or (MappedPairs) rows read from disk when indexed
+    tgt: Sequence[list[int]]
     index: list[int] = field(default_factory=list)  # position in the original pair list
     dropped: int = 0  # pairs left out by encode_pairs for being too long
     _flat: tuple[_Flat, _Flat] | None = field(default=None, init=False, repr=False, compare=False)
@@ -101,7 +125,7 @@ class _Flat:
     lengths: Tensor
 
     @classmethod
-    def of(cls, rows: list[list[int]], before: list[int], after: list[int]) -> _Flat:
+    def of(cls, rows: Sequence[list[int]], before: list[int], after: list[int]) -> _Flat:
         flat: list[int] = []
         starts = []
         for row in rows:  # one torch.tensor call on a flat list: much faster than per batch
@@ -188,7 +212,7 @@ def make_batches(data: Encoded, batch_tokens: int, *, shuffle: bool, seed: int =
             batch_plan(data, batch_tokens, shuffle=shuffle, seed=seed, epoch=epoch)]
 
 
-class PlannedBatches(Sequence[Batch]):
+class PlannedBatches(LazySequence[Batch]):
     """The batches of a plan, each collated when it is read.
 
     An epoch never sits in memory as padded tensors all at once: with a prepared,
@@ -201,7 +225,8 @@ class PlannedBatches(Sequence[Batch]):
     def __len__(self) -> int:
         return len(self.plan)
 
-    def __getitem__(self, i: int) -> Batch:  # type: ignore[override]
+    def item(self, i: int) -> Batch:
+        """Collate batch i of the plan."""
         return _collate(self.data, self.plan[i])
 
 

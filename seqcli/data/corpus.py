@@ -170,7 +170,7 @@ class Corpus:
     name: str
     src_lang: str
     tgt_lang: str
-    train: list[Pair]
+    train: Sequence[Pair]  # a list, or a prepared dataset's pairs decoded when read
     valid: list[Pair]
     test: list[Pair]
     test_name: str
@@ -179,7 +179,7 @@ class Corpus:
     notes: list[str] = field(default_factory=list)  # e.g. which splits were carved from train
     source: str = ""  # where it was read from
 
-    def splits(self) -> dict[str, list[Pair]]:
+    def splits(self) -> dict[str, Sequence[Pair]]:
         """The three splits by name, in order."""
         return {"train": self.train, "valid": self.valid, "test": self.test}
 

@@ -36,7 +36,7 @@ import torch
 
 from seqcli.core.errors import SeqcliError
 from seqcli.core.tokens import BOS, EOS
-from seqcli.data.batching import Encoded, _Flat
+from seqcli.data.batching import Encoded, LazySequence, _Flat
 from seqcli.data.corpus import CleaningReport, Corpus, Pair, load_corpus, read_tsv
 from seqcli.data.tokenizers import Tokenizer, default_vocab_size, train_tokenizers
 
@@ -190,8 +190,8 @@ class MappedPairs(Encoded):
         self._flat = (_Flat(src.ids, src.starts[rows], src.lengths[rows]),
                       _Flat(tgt.ids, tgt.starts[rows], tgt.lengths[rows]))
         # Read-only sequences standing in for Encoded's lists: rows come off the disk when read.
-        self.src = _Rows(self._flat[0], 0, 1)  # type: ignore[assignment]  # token ids without EOS
-        self.tgt = _Rows(self._flat[1], 1, 1)  # type: ignore[assignment]  # without BOS and EOS
+        self.src = _Rows(self._flat[0], 0, 1)  # token ids without EOS
+        self.tgt = _Rows(self._flat[1], 1, 1)  # without BOS and EOS
         self.index = rows.tolist()
         self.dropped = dropped
 
@@ -206,7 +206,7 @@ class MappedPairs(Encoded):
         return self._flat
 
 
-class _Rows(Sequence[list[int]]):
+class _Rows(LazySequence[list[int]]):
     """Row i of a flat store as a list of ids, specials cut off (read on demand)."""
 
     def __init__(self, flat: _Flat, head: int, tail: int) -> None:
@@ -215,12 +215,13 @@ class _Rows(Sequence[list[int]]):
     def __len__(self) -> int:
         return len(self.flat.lengths)
 
-    def __getitem__(self, i: int) -> list[int]:  # type: ignore[override]
+    def item(self, i: int) -> list[int]:
+        """Row i's ids, without the specials the store keeps."""
         start, length = int(self.flat.starts[i]), int(self.flat.lengths[i])
         return self.flat.ids[start + self.head:start + length - self.tail].tolist()
 
 
-class _Text(Sequence[Pair]):
+class _Text(LazySequence[Pair]):
     """The training pairs as text, decoded from the ids when read (exact for BPE)."""
 
     def __init__(self, data: MappedPairs, src_tok: Tokenizer, tgt_tok: Tokenizer) -> None:
@@ -229,7 +230,8 @@ class _Text(Sequence[Pair]):
     def __len__(self) -> int:
         return len(self.data)
 
-    def __getitem__(self, i: int) -> Pair:  # type: ignore[override]
+    def item(self, i: int) -> Pair:
+        """Pair i as text."""
         return self.src_tok.decode(self.data.src[i]), self.tgt_tok.decode(self.data.tgt[i])
 
 
@@ -246,7 +248,7 @@ class Prepared:
         self.corpus = Corpus(c["name"], c["src"], c["tgt"], [], read_tsv(path / "valid.tsv"),
                              read_tsv(path / "test.tsv"), c["test_set"], report, list(c["test_sets"]),
                              [*c["notes"], f"prepared in {path}"], c["source"])
-        self.corpus.train = _Text(self.train_data(), self.src_tok, self.tgt_tok)  # type: ignore[assignment]
+        self.corpus.train = _Text(self.train_data(), self.src_tok, self.tgt_tok)
 
     def _side(self, name: str, n: int) -> _Flat:
         offsets = _map(self.path / f"{name}.idx", n + 1, torch.int64).clone()  # [N + 1], small: in memory

@@ -167,7 +167,7 @@ class Tokenizer:
         return cls.from_str(text, where=str(path))
 
 
-def train_tokenizers(pairs: list[Pair], kind: str = "bpe", vocab_size: int = 8000,
+def train_tokenizers(pairs: Sequence[Pair], kind: str = "bpe", vocab_size: int = 8000,
                      joint: bool = False) -> tuple[Tokenizer, Tokenizer]:
     """Train (source, target) tokenizers on pairs; joint: one shared vocabulary for both."""
     if kind not in KINDS:
@@ -179,7 +179,7 @@ def train_tokenizers(pairs: list[Pair], kind: str = "bpe", vocab_size: int = 800
             Tokenizer.train((t for _, t in pairs), kind, vocab_size))
 
 
-def default_vocab_size(pairs: list[tuple[str, str]]) -> int:
+def default_vocab_size(pairs: Sequence[tuple[str, str]]) -> int:
     """Subword vocabulary per side: a quarter of the richer side's distinct words, in [1000, 8000].
 
     A vocabulary well below the word count makes BPE split words into stems and

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from seqcli.data.aurora.generate import BUCKETS, SEED, bucket_name, write_corpus
 from seqcli.data.aurora.shipped import shipped_dir
 
 
-def format_stats(stats: dict) -> str:
+def format_stats(stats: dict[str, dict[str, Any]]) -> str:
     """The statistics as a Markdown table and a few lines, as in the corpus README."""
     splits = list(stats["pairs"])
     lines = ["| English words | " + " | ".join(splits) + " |",

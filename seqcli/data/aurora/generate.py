@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from seqcli.data.aurora import english, finnish
 from seqcli.data.aurora.grammar import Grammar
@@ -98,7 +99,7 @@ def generate(seed: int = SEED) -> dict[str, list[Pair]]:
     return {"train": train, "valid": valid, "test": test}
 
 
-def write_corpus(out_dir: Path, seed: int = SEED) -> dict:
+def write_corpus(out_dir: Path, seed: int = SEED) -> dict[str, dict[str, Any]]:
     """Generate the corpus into out_dir as train/valid/test .en/.fi files; return statistics."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -110,9 +111,9 @@ def write_corpus(out_dir: Path, seed: int = SEED) -> dict:
     return statistics(splits)
 
 
-def statistics(splits: dict[str, list[Pair]]) -> dict:
+def statistics(splits: dict[str, list[Pair]]) -> dict[str, dict[str, Any]]:
     """Pairs, length buckets, mean lengths and vocabulary sizes of the splits."""
-    stats: dict = {"pairs": {}, "buckets": {}, "mean_words": {}}
+    stats: dict[str, dict[str, Any]] = {"pairs": {}, "buckets": {}, "mean_words": {}}
     vocab: dict[str, set[str]] = {"en": set(), "fi": set()}
     for name, pairs in splits.items():
         counts = [0] * len(BUCKETS)

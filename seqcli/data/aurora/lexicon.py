@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 CASES = ("nom", "gen", "par", "ine", "ela", "ill", "ade", "abl", "all", "acc")
 PERSONS = ("1sg", "2sg", "3sg", "1pl", "2pl", "3pl")
@@ -268,14 +269,33 @@ class Verb:
     weight: int = 1  # how often the generator picks it as a main verb
 
 
-def verb(en: str, fi: str, subj: tuple[str, ...], **options: object) -> Verb:
+class VerbOptions(TypedDict, total=False):
+    """What a `verb` entry may set besides its forms: the fields of Verb with defaults."""
+
+    obj: tuple[str, ...]
+    obj_case: str
+    obj_needed: bool
+    en_prep: str
+    locs: tuple[str, ...]
+    places: tuple[str, ...]
+    comp: str
+    comp_en: str
+    loc_needed: bool
+    purpose: str
+    progressive: bool
+    as_purpose: bool
+    weight: int
+
+
+def verb(
+    en: str, fi: str, subj: tuple[str, ...], *, key: str | None = None, **options: Unpack[VerbOptions]
+) -> Verb:
     """Build a verb from "base 3sg past ing" and "pres | past | conneg | pcp | inf3"."""
     en_forms = tuple(en.split())
     parts = [p.split() for p in fi.split("|")]
     sizes = [len(p) for p in parts]
     if len(en_forms) != 4 or sizes != [6, 6, 1, 2, 2]:
         raise ValueError(f"bad verb entry {en!r}: {sizes}")
-    key = str(options.pop("key", en_forms[0]))
     pres, past, conneg, pcp, inf3 = parts
-    return Verb(key, en_forms, tuple(pres), tuple(past), conneg[0],  # type: ignore[arg-type]
-                (pcp[0], pcp[1]), (inf3[0], inf3[1]), subj, **options)  # type: ignore[arg-type]
+    return Verb(en_forms[0] if key is None else key, en_forms, tuple(pres), tuple(past), conneg[0],
+                (pcp[0], pcp[1]), (inf3[0], inf3[1]), subj, **options)

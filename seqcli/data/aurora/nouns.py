@@ -7,19 +7,30 @@ ten plural Finnish forms. The accusative is listed too (singular = genitive, plu
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from seqcli.data.aurora.lexicon import Noun, paradigm
 
+
+class Place(TypedDict, total=False):
+    """How a noun is a place (the fields of Noun with defaults that a `noun` entry sets)."""
+
+    at: str
+    to: str
+    outer: bool
+
+
 # English prepositions and Finnish local cases a kind takes unless an entry says otherwise.
-_PLACE_DEFAULTS = {
+_PLACE_DEFAULTS: dict[str, Place] = {
     "surface": {"at": "on", "to": "onto", "outer": True},
     "waters": {"at": "at", "to": "to", "outer": True},
 }
 
 
-def noun(en: str, en_pl: str, kind: str, sg: str | None, pl: str, **place: object) -> Noun:
+def noun(en: str, en_pl: str, kind: str, sg: str | None, pl: str, **place: Unpack[Place]) -> Noun:
     """Build a noun from its written-out paradigms (sg None: plural-only in Finnish)."""
-    options = {**_PLACE_DEFAULTS.get(kind, {}), **place}
-    return Noun(en, en_pl, kind, paradigm(sg) if sg else None, paradigm(pl), **options)  # type: ignore[arg-type]
+    options: Place = {**_PLACE_DEFAULTS.get(kind, {}), **place}
+    return Noun(en, en_pl, kind, paradigm(sg) if sg else None, paradigm(pl), **options)
 
 
 def mass(en: str, kind: str, sg: str, pl: str) -> Noun:
