@@ -24,6 +24,7 @@ import numpy as np
 from seqcli.core.errors import SeqcliError, unknown
 from seqcli.inference.decode import attention_maps, translate
 from seqcli.models.registry import REGISTRY
+from seqcli.runs.directory import Run
 
 BOS_LABEL, EOS_LABEL = "<bos>", "<eos>"
 KIND_NAMES = {
@@ -80,7 +81,7 @@ def attention_archs() -> list[str]:
     return [name for name, arch in REGISTRY.items() if arch.model.has_attention]
 
 
-def compute(run: Any, sentence: str, beam: int = 1) -> Attention:
+def compute(run: Run, sentence: str, beam: int = 1) -> Attention:
     """Translate one sentence with a loaded run and collect all its attention maps."""
 
     sentence = sentence.strip()
@@ -129,7 +130,8 @@ def hide_special(w: np.ndarray, keep_rows: list[bool], keep_cols: list[bool]) ->
     """Drop rows/columns [.., rows, cols] and renormalise each row to sum to 1."""
     w = w[..., np.array(keep_rows, dtype=bool), :][..., np.array(keep_cols, dtype=bool)]
     total = w.sum(axis=-1, keepdims=True)
-    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    shares: np.ndarray = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    return shares
 
 
 def select(att: Attention, kind: str = "cross", layer: int | None = None, head: int | None = None,

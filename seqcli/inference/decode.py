@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from seqcli.core.tokens import BOS, EOS, PAD
-from seqcli.models.base import Seq2Seq, Step
+from seqcli.models.base import MemoryT, Seq2Seq, StateT, Step
+from seqcli.runs.directory import Run
 
 
 @dataclass
@@ -31,7 +32,8 @@ class Hypothesis:
 
 def length_penalty(length: int, alpha: float) -> float:
     """GNMT length penalty (Wu et al. 2016, eq. 14): ((5 + |Y|) / 6) ** alpha."""
-    return ((5.0 + length) / 6.0) ** alpha
+    penalty: float = ((5.0 + length) / 6.0) ** alpha  # typeshed: float ** float may be complex
+    return penalty
 
 
 def max_lengths(src_mask: Tensor, limit: int, ratio: float = 2.0, extra: int = 10) -> list[int]:
@@ -48,7 +50,7 @@ def _never_emit(logp: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def greedy(model: Seq2Seq, src: Tensor, src_mask: Tensor, max_lens: Sequence[int]) -> list[Hypothesis]:
+def greedy(model: Seq2Seq[MemoryT, StateT], src: Tensor, src_mask: Tensor, max_lens: Sequence[int]) -> list[Hypothesis]:
     """Pick the most probable token at each step until <eos> or the length limit."""
     B = src.size(0)
     memory = model.encode(src, src_mask)
@@ -89,7 +91,7 @@ class _Sentence:
 
 @torch.no_grad()
 def beam_search(
-    model: Seq2Seq,
+    model: Seq2Seq[MemoryT, StateT],
     src: Tensor,
     src_mask: Tensor,
     max_lens: Sequence[int],
@@ -202,7 +204,7 @@ class Translation:
 
 
 def translate(
-    run: object,
+    run: Run,
     lines: Sequence[str],
     beam: int = 1,
     alpha: float = 0.6,
@@ -218,7 +220,7 @@ def translate(
     sentence lands in never changes its translation (masks make padding invisible).
     Sources longer than the model's limit are truncated, with a warning.
     """
-    model, src_tok, tgt_tok = run.model, run.src_tok, run.tgt_tok  # type: ignore[attr-defined]
+    model, src_tok, tgt_tok = run.model, run.src_tok, run.tgt_tok
     device = next(model.parameters()).device
     limit = model.config.max_len
     encoded = src_tok.encode_batch(list(lines)) if lines else []
@@ -271,7 +273,7 @@ def _token_batches(order: list[int], encoded: list[list[int]], budget: int) -> l
 
 
 @torch.no_grad()
-def attention_maps(model: Seq2Seq, src_ids: list[int], tgt_ids: list[int]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+def attention_maps(model: Seq2Seq[MemoryT, StateT], src_ids: list[int], tgt_ids: list[int]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
     """Re-run one sentence pair with weights on: (encoder maps, decoder maps), batch size 1.
 
     src_ids are the source tokens without <eos> (added here); tgt_ids the output

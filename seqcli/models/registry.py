@@ -12,7 +12,7 @@ from typing import Any
 from seqcli.core.errors import unknown
 from seqcli.models.attentional import Bahdanau, BahdanauConfig, Luong, LuongConfig
 from seqcli.models.base import ModelConfig, Seq2Seq
-from seqcli.models.catalog import SIZES  # noqa: F401  (re-exported: its users import it from here)
+from seqcli.models.catalog import SIZES as SIZES  # re-exported: its users import it from here
 from seqcli.models.feedforward import FeedForward, FeedForwardConfig
 from seqcli.models.recurrent import RecurrentConfig, RecurrentSeq2Seq
 from seqcli.models.transformer import Transformer, TransformerConfig

@@ -18,7 +18,9 @@ from seqcli.core.errors import SeqcliError, unknown
 from seqcli.models.base import ModelConfig
 from seqcli.models.catalog import SHORTCUTS
 from seqcli.models.registry import SIZES, get_arch, shortcut_archs
-from seqcli.runs.defaults import SCHEDULES, TOKENIZERS, TrainConfig  # noqa: F401  (re-exported)
+from seqcli.runs.defaults import SCHEDULES as SCHEDULES  # re-exported, as are the next two
+from seqcli.runs.defaults import TOKENIZERS as TOKENIZERS
+from seqcli.runs.defaults import TrainConfig as TrainConfig
 
 
 def parse_duration(text: str) -> float:

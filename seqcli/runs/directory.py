@@ -160,13 +160,13 @@ class Run:
     arch: Arch
     train_config: TrainConfig
     model_config: ModelConfig
-    model: Seq2Seq
-    src_tok: Any  # seqcli.data.tokenizers.Tokenizer
-    tgt_tok: Any
+    model: Seq2Seq[Any, Any]  # any family: its Memory and State types are its own business
+    src_tok: Tokenizer
+    tgt_tok: Tokenizer
     record: dict[str, Any]
 
 
-def build_model(arch: Arch, model_config: ModelConfig) -> Seq2Seq:
+def build_model(arch: Arch, model_config: ModelConfig) -> Seq2Seq[Any, Any]:
     """Instantiate the registry's model class from its config."""
     return arch.model(model_config)
 
@@ -193,7 +193,7 @@ def train_config_from(values: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def load_weights(model: Seq2Seq, path: Path) -> dict[str, Any]:
+def load_weights(model: torch.nn.Module, path: Path) -> dict[str, Any]:
     """Load weights into a model, checking names and shapes; returns the file's metadata."""
     tensors, meta = read_tensors(path)
     tensors = {k[len("model."):] if k.startswith("model.") else k: v for k, v in tensors.items()

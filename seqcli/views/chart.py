@@ -55,7 +55,7 @@ def nice_top(value: float) -> float:
     """A round upper bound for the y axis: 1, 2, 2.5, 5 or 10 times a power of ten."""
     if value <= 0 or not math.isfinite(value):
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power: float = 10 ** math.floor(math.log10(value))  # int ** int is typed Any (a float when n < 0)
     for step in (1, 2, 2.5, 5, 10):
         if step * power >= value - 1e-12:
             return step * power
