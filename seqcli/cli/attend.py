@@ -9,28 +9,36 @@ from typing import Annotated, Any
 
 import typer
 
-from seqcli.cli.common import Device, Json, ModelRun
-
-MAP_HELP = "Which attention: cross | encoder-self | decoder-self (the Transformer has all three)."
+from seqcli.cli.common import VIEW, Device, Flag, Json, ModelRun
 
 
 def attend(
-    sentence: Annotated[str | None, typer.Argument(help="English sentence (default: one line on stdin).")] = None,
+    sentence: Annotated[str | None, typer.Argument(metavar="SENTENCE", show_default=False, help="Source sentence (default: a line on stdin).")] = None,
     model: ModelRun = None,
-    map_kind: Annotated[str, typer.Option("--map", help=MAP_HELP)] = "cross",
-    layer: Annotated[int | None, typer.Option("--layer", help="Layer, from 1 (default: the last).")] = None,
-    head: Annotated[int | None, typer.Option("--head", help="One head, from 1 (default: the mean of all heads).")] = None,
-    heads: Annotated[str | None, typer.Option("--heads", help="'all': every head side by side. With --explain multihead: how many heads.")] = None,
-    hide_special: Annotated[bool, typer.Option("--hide-special", help="Drop <bos>/<eos> rows and columns; renormalise rows.")] = False,
-    values: Annotated[bool, typer.Option("--values", help="Print the weights as numbers in the cells.")] = False,
-    beam: Annotated[int, typer.Option(min=1, help="Beam size for the translation (1 = greedy).")] = 1,
+    map_kind: Annotated[str, typer.Option("--map", metavar="KIND", rich_help_panel=VIEW, help="cross | encoder-self | decoder-self.")] = "cross",
+    layer: Annotated[int | None, typer.Option("--layer", metavar="N", rich_help_panel=VIEW, help="Layer, from 1 (default: the last).")] = None,
+    head: Annotated[int | None, typer.Option("--head", metavar="N", rich_help_panel=VIEW, help="One head, from 1 (default: their mean).")] = None,
+    heads: Annotated[str | None, typer.Option("--heads", metavar="all|N", rich_help_panel=VIEW, help="all: each head; N: heads for --explain.")] = None,
+    hide_special: Annotated[bool, typer.Option("--hide-special", metavar=Flag, rich_help_panel=VIEW, help="Drop <bos>/<eos>; renormalise the rows.")] = False,
+    values: Annotated[bool, typer.Option("--values", metavar=Flag, rich_help_panel=VIEW, help="Print the weights in the cells.")] = False,
+    beam: Annotated[int, typer.Option(min=1, metavar="N", help="Beam size of the translation.")] = 1,
     json_out: Json = False,
-    png: Annotated[Path | None, typer.Option("--png", help="Also draw the view into this PNG file (needs the optional 'plot' extra).")] = None,
-    svg: Annotated[Path | None, typer.Option("--svg", help="Also draw the view into this SVG file (needs the optional 'plot' extra).")] = None,
-    explain: Annotated[str | None, typer.Option("--explain", help="Walk through simplified | self | causal | multihead attention on the sentence's embeddings (--model's table, else a fresh seeded one).")] = None,
+    png: Annotated[Path | None, typer.Option("--png", metavar="FILE", help="Also draw it into a PNG (plot extra).")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", metavar="FILE", help="Also draw it into an SVG (plot extra).")] = None,
+    explain: Annotated[str | None, typer.Option("--explain", metavar="KIND", help="simplified | self | causal | multihead.")] = None,
     device: Device = "auto",
 ) -> None:
-    """Translate a sentence and show where the model looked: one row per output token."""
+    """Show where a model looked while translating a sentence.
+
+    One heatmap row per output token. --explain KIND instead computes that kind
+    of attention step by step on the sentence's embeddings (the --model run's
+    table, else a fresh seeded one).
+
+    Examples:
+      seqcli attend "Tourists visit Finland to watch Northern lights."
+      seqcli attend --map encoder-self --heads all "The cat is on the mat."
+      seqcli attend --explain self "Tourists visit Finland"
+    """
     text = _sentence(sentence)
     if explain is not None:
         if png or svg:

@@ -1,15 +1,51 @@
-"""Options shared by several commands, declared once."""
+"""Options shared by several commands, declared once; the panel names that group options in --help.
+
+Help texts stay short (one line at 80 columns) and take every default they state from
+its one source: `TrainConfig` (seqcli/runs/defaults.py), the model catalog and the
+campaign `Plan`, never a number typed here.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-Corpus = Annotated[str, typer.Option("--corpus", "-c", help="aurora (embedded), a TSV file, a Moses-style directory, or a name fetched with `seqcli data get`.")]
-Src = Annotated[str | None, typer.Option("--src", help="Source language code (Moses directories).")]
-Tgt = Annotated[str | None, typer.Option("--tgt", help="Target language code (Moses directories).")]
-TestSet = Annotated[str | None, typer.Option("--test-set", help="Which test set of a Moses directory (e.g. test2016).")]
-Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps (auto picks CUDA, then MPS, then CPU).")]
-ModelRun = Annotated[str | None, typer.Option("--model", "-m", help="Run directory (default: the most recent under ./runs).")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+from seqcli.runs.defaults import TrainConfig
+
+# --help panels: options grouped by what they change (the unpanelled ones come first).
+MODEL, DATA, BUDGET, OPTIMISATION, CHECKPOINTS = "Model", "Data", "Budget", "Optimisation", "Checkpoints and processes"
+DECODING, VIEW, TRAINING, RUN = "Decoding", "View", "Training", "Scoring a run (--model)"
+
+Flag = ""  # metavar of an on/off option: nothing to type after it
+
+CORPUS_HELP = f"aurora, a TSV file, a Moses dir or a `data get` name (default {TrainConfig.corpus})."
+
+Corpus = Annotated[str, typer.Option("--corpus", "-c", metavar="CORPUS", show_default=False, help=CORPUS_HELP, rich_help_panel=DATA)]
+Src = Annotated[str | None, typer.Option("--src", metavar="LANG", help="Source language (Moses directories).", rich_help_panel=DATA)]
+Tgt = Annotated[str | None, typer.Option("--tgt", metavar="LANG", help="Target language (Moses directories).", rich_help_panel=DATA)]
+TestSet = Annotated[str | None, typer.Option("--test-set", metavar="NAME", help="Moses test set, e.g. test2016.", rich_help_panel=DATA)]
+
+
+def device_option(panel: str | None = None) -> Any:
+    """The --device option, in the given --help panel."""
+    return typer.Option("--device", metavar="DEV", help="cpu, cuda, mps, or auto (CUDA, MPS, CPU).", rich_help_panel=panel)
+
+
+Device = Annotated[str, device_option()]
+ModelRun = Annotated[str | None, typer.Option("--model", "-m", metavar="RUN", help="Run directory (default: the newest in ./runs).")]
+Json = Annotated[bool, typer.Option("--json", metavar=Flag, help="Machine-readable JSON on stdout.")]
+
+
+def yes(value: bool) -> str:
+    """An on/off default as --help states it."""
+    return "yes" if value else "no"
+
+
+def either(on: bool, off: bool, on_name: str, off_name: str) -> bool | None:
+    """A setting given by a flag or its (hidden) opposite; None when neither: the config decides."""
+    if on and off:
+        from seqcli.core.errors import SeqcliError
+
+        raise SeqcliError(f"give {on_name} or {off_name}, not both")
+    return True if on else False if off else None

@@ -9,9 +9,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from seqcli.cli.common import Corpus, Json, Src, TestSet, Tgt
+from seqcli.cli.common import DATA, Corpus, Flag, Json, Src, TestSet, Tgt, either, yes
+from seqcli.runs.defaults import TOKENIZERS, TrainConfig
 
-data_app = typer.Typer(help="Inspect, fetch and prepare corpora.", no_args_is_help=True)
+DATA_HELP = """Inspect, fetch and prepare corpora.
+
+A corpus is aurora (embedded), a TSV file, a Moses directory, a prepared
+directory, or a name fetched with `seqcli data get`.
+
+Examples:
+  seqcli data info --corpus multi30k-en-de
+  seqcli data get multi30k-en-de
+"""
+data_app = typer.Typer(help=DATA_HELP, rich_markup_mode="rich", no_args_is_help=True)
 
 BAR_WIDTH = 20
 
@@ -60,9 +70,16 @@ def _render_info(stats: dict[str, Any]) -> None:
 
 
 @data_app.command("info")
-def info(corpus: Corpus = "aurora", src: Src = None, tgt: Tgt = None, test_set: TestSet = None,
+def info(corpus: Corpus = TrainConfig.corpus, src: Src = None, tgt: Tgt = None, test_set: TestSet = None,
          json_out: Json = False) -> None:
-    """Show pairs per split, cleaning counts, sentence lengths and vocabulary sizes."""
+    """Show a corpus: pairs per split, cleaning, lengths, vocabulary.
+
+    Counts are of whitespace-separated words, before any tokenizer.
+
+    Examples:
+      seqcli data info
+      seqcli data info --corpus pairs.tsv --json
+    """
     from seqcli.data.corpus import corpus_stats, load_corpus
 
     stats = corpus_stats(load_corpus(corpus, src=src, tgt=tgt, test_set=test_set))
@@ -105,11 +122,18 @@ def _progress_bar() -> Any:
 
 @data_app.command("get")
 def get(
-    name: Annotated[str | None, typer.Argument(help="Corpus to download; leave out to list them.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Download again even if already in the cache.")] = False,
+    name: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False, help="Corpus to fetch (default: list them).")] = None,
+    force: Annotated[bool, typer.Option("--force", metavar=Flag, help="Download again, even if cached.")] = False,
     json_out: Json = False,
 ) -> None:
-    """Download a public corpus into the cache, verify it, and make it a --corpus name."""
+    """Download a public corpus, verify it, and make it a --corpus name.
+
+    The cache is $SEQCLI_HOME, else ~/.cache/seqcli; SEQCLI_MIRROR sets a mirror.
+
+    Examples:
+      seqcli data get
+      seqcli data get multi30k-en-de
+    """
     from seqcli.data.download import fetch
     from seqcli.data.sources import corpus_dir, get_source
     from seqcli.views.render import note, stdout_console
@@ -136,23 +160,35 @@ def get(
 
 @data_app.command("prepare")
 def prepare(
-    corpus: Corpus = "aurora",
-    out: Annotated[str, typer.Option("--out", "-o", help="Directory for the prepared dataset.")] = "prepared",
+    corpus: Corpus = TrainConfig.corpus,
+    out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Where the prepared dataset goes.")] = "prepared",
     src: Src = None,
     tgt: Tgt = None,
     test_set: TestSet = None,
-    tokenizer: Annotated[str, typer.Option(help="bpe | word.")] = "bpe",
-    vocab_size: Annotated[int | None, typer.Option(help="Subword vocabulary size per side (default: as `train` picks it).")] = None,
-    joint_vocab: Annotated[bool, typer.Option("--joint-vocab/--separate-vocab", help="One vocabulary for both sides.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace a prepared dataset already in --out.")] = False,
+    tokenizer: Annotated[str, typer.Option(metavar="|".join(TOKENIZERS), rich_help_panel=DATA, help="Tokenizer.")] = TrainConfig.tokenizer,
+    vocab_size: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=DATA, help="Vocabulary per side (default: from corpus).")] = None,
+    joint_vocab: Annotated[bool, typer.Option("--joint-vocab", metavar=Flag, rich_help_panel=DATA, help=f"One vocabulary for both sides (default {yes(TrainConfig.joint_vocab)}).")] = False,
+    separate_vocab: Annotated[bool, typer.Option("--separate-vocab", hidden=True, help="Two vocabularies.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar=Flag, help="Replace a prepared dataset in --out.")] = False,
     json_out: Json = False,
 ) -> None:
-    """Tokenize a corpus once into a memory-mapped dataset; train on it with `seqcli train --corpus DIR`."""
+    """Tokenize a corpus once into a memory-mapped dataset.
+
+    Train on it with `seqcli train --corpus DIR`: batches stream from disk, so
+    a corpus larger than memory trains.
+
+    Examples:
+      seqcli data prepare --corpus big.tsv --out big.prepared
+      seqcli train --corpus big.prepared
+    """
     from seqcli.data.prepared import prepare_corpus
     from seqcli.views.render import note, stdout_console
 
+    joint = either(joint_vocab, separate_vocab, "--joint-vocab", "--separate-vocab")
+    if joint is None:
+        joint = TrainConfig.joint_vocab
     done = prepare_corpus(corpus, out, src=src, tgt=tgt, test_set=test_set, tokenizer=tokenizer,
-                          vocab_size=vocab_size, joint_vocab=joint_vocab, force=force,
+                          vocab_size=vocab_size, joint_vocab=joint, force=force,
                           report=None if json_out else note)
     record = {"out": str(done.out), "pairs": done.pairs, "src_tokens": done.src_tokens, "tgt_tokens": done.tgt_tokens,
               "tokenizer_s": round(done.tokenizer_seconds, 2), "encode_s": round(done.encode_seconds, 2),

@@ -8,18 +8,27 @@ from typing import Annotated
 import typer
 
 from seqcli.cli.common import Json
+from seqcli.models.catalog import SIZES
+from seqcli.runs.defaults import TrainConfig
 
 
 def archs(
-    size: Annotated[str, typer.Option(help="Size preset to count parameters at: tiny | small | base.")] = "small",
-    vocab: Annotated[int, typer.Option(help="Vocabulary size per side assumed for the parameter count (aurora's default is about 1100).")] = 1000,
+    size: Annotated[str, typer.Option(metavar="SIZE", help=f"Size preset to count at: {' | '.join(SIZES)}.")] = TrainConfig.size,
+    vocab: Annotated[int, typer.Option(metavar="N", help="Vocabulary per side to count with.")] = 1000,
     json_out: Json = False,
 ) -> None:
-    """List every architecture: family, year, parameters, attention, key idea."""
+    """List every architecture with its year, parameters and key idea.
+
+    Parameters depend on the vocabulary; aurora's default is about 1,100 a side.
+
+    Examples:
+      seqcli archs
+      seqcli archs --size base --vocab 8000 --json
+    """
     from rich.table import Table
 
     from seqcli.core.errors import unknown
-    from seqcli.models.registry import REGISTRY, SIZES
+    from seqcli.models.registry import REGISTRY
     from seqcli.runs.config import make_model_config
     from seqcli.views.render import stdout_console
 

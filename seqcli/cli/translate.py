@@ -10,21 +10,29 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli.common import Device, ModelRun
+from seqcli.cli.common import DECODING, Device, Flag, ModelRun
 
 
 def translate(
-    sentences: Annotated[list[str] | None, typer.Argument(help="Sentences to translate (default: lines on stdin).")] = None,
-    input_file: Annotated[Path | None, typer.Option("--input", "-i", help="Read lines from this file.")] = None,
+    sentences: Annotated[list[str] | None, typer.Argument(metavar="SENTENCE", show_default=False, help="Sentences (default: lines on stdin).")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", "-i", metavar="FILE", help="Read the lines of this file.")] = None,
     model: ModelRun = None,
-    beam: Annotated[int, typer.Option(min=1, help="Beam size (1 = greedy).")] = 1,
-    alpha: Annotated[float, typer.Option(min=0.0, help="Length penalty α (GNMT), for beam search.")] = 0.6,
-    n_best: Annotated[int, typer.Option("--n-best", min=1, help="Print the N best, tab-separated with scores.")] = 1,
-    max_len: Annotated[int | None, typer.Option("--max-len", min=1, help="Longest output in tokens (default: 2 × source + 10).")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line: tokens, score, attention.")] = False,
+    beam: Annotated[int, typer.Option(min=1, metavar="N", rich_help_panel=DECODING, help="Beam size; 1 = greedy.")] = 1,
+    alpha: Annotated[float, typer.Option(min=0.0, metavar="A", rich_help_panel=DECODING, help="GNMT length penalty of beam search.")] = 0.6,
+    n_best: Annotated[int, typer.Option("--n-best", min=1, metavar="N", rich_help_panel=DECODING, help="Print the N best and their scores.")] = 1,
+    max_len: Annotated[int | None, typer.Option("--max-len", min=1, metavar="N", rich_help_panel=DECODING, help="Longest output (default: 2 × source + 10).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", metavar=Flag, help="A JSON object per line: tokens, score, attention.")] = False,
     device: Device = "auto",
 ) -> None:
-    """Translate sentences with a trained run; exactly one output line per input line."""
+    """Translate sentences with a trained run, one line out per line in.
+
+    Reads the arguments, else --input, else stdin; tab-separated text and score
+    pairs with --n-best.
+
+    Examples:
+      echo "The cat is on the mat." | seqcli translate
+      seqcli translate --beam 5 --input sentences.en > sentences.fi
+    """
     from seqcli.core.device import resolve_device
     from seqcli.core.errors import SeqcliError
     from seqcli.core.textio import iter_lines, split_lines
