@@ -189,8 +189,9 @@ def _prepare_locked(config: TrainConfig, run_dir: Path, changes: list[str], devi
         if prepared is not None:
             src_tok, tgt_tok = prepared.src_tok, prepared.tgt_tok
         elif is_main:
-            config = dataclasses.replace(config, vocab_size=config.vocab_size or default_vocab_size(corpus.train))
-            src_tok, tgt_tok = train_tokenizers(corpus.train, config.tokenizer, config.vocab_size, config.joint_vocab)
+            vocab_size = config.vocab_size or default_vocab_size(corpus.train)
+            config = dataclasses.replace(config, vocab_size=vocab_size)
+            src_tok, tgt_tok = train_tokenizers(corpus.train, config.tokenizer, vocab_size, config.joint_vocab)
         else:  # DDP: rank 0 trains the tokenizers; the other ranks wait, then load the very same files
             dist.barrier()
             src_tok, tgt_tok = Tokenizer.load(run_dir / SRC_TOK), Tokenizer.load(run_dir / TGT_TOK)
