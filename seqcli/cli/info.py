@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,7 +34,7 @@ def archs(
 
     if size not in SIZES:
         raise unknown("size", size, SIZES)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, arch in REGISTRY.items():
         model = arch.model(make_model_config(name, size, vocab, vocab))
         rows.append({"name": name, "family": arch.family, "year": arch.history.year,
@@ -44,9 +44,12 @@ def archs(
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title=f"seqcli architectures (size {size}, vocabulary {vocab:,} per side)")
-    for col, kw in (("name", {"style": "bold"}), ("family", {}), ("year", {"justify": "right"}),
-                    ("params", {"justify": "right"}), ("attention", {}), ("key idea", {"overflow": "fold"})):
-        table.add_column(col, **kw)
+    table.add_column("name", style="bold")
+    table.add_column("family")
+    table.add_column("year", justify="right")
+    table.add_column("params", justify="right")
+    table.add_column("attention")
+    table.add_column("key idea", overflow="fold")
     for r in rows:
         table.add_row(r["name"], r["family"], str(r["year"]), f"{r['parameters'] / 1e6:.2f}M",
                       "yes" if r["attention"] else "no", r["key_idea"])

@@ -6,11 +6,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from seqcli.cli.common import DECODING, Device, Flag, ModelRun
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from seqcli.inference.decode import Translation
+    from seqcli.runs.directory import Run
 
 
 def translate(
@@ -60,7 +66,7 @@ def translate(
         _emit(run, split_lines(sys.stdin.buffer.read()), options, json_out, progress=True)
 
 
-def _emit(run: object, lines: list[str], options: dict, json_out: bool, progress: bool = False) -> None:
+def _emit(run: Run, lines: list[str], options: dict[str, Any], json_out: bool, progress: bool = False) -> None:
     from seqcli.core.textio import clean_line, one_line
     from seqcli.inference.decode import translate as decode_lines
     from seqcli.views.render import note
@@ -88,29 +94,28 @@ def _emit(run: object, lines: list[str], options: dict, json_out: bool, progress
         raise typer.Exit(0) from None
 
 
-def _progress(total: int) -> tuple:
+def _progress(total: int) -> tuple[Progress, TaskID]:
     from rich.progress import Progress
 
     from seqcli.views.render import stderr_console
 
-    p = Progress(console=stderr_console(), transient=True)
+    p: Progress = Progress(console=stderr_console(), transient=True)
     p.start()
     return p, p.add_task("translating", total=total)
 
 
-def _as_json(run: object, source: str, result: object) -> dict:
+def _as_json(run: Run, source: str, r: Translation) -> dict[str, Any]:
     """Tokens, score and head-averaged cross-attention per layer for one sentence."""
     from seqcli.inference.decode import attention_maps
 
-    r = result  # decode.Translation
-    tgt_tok = run.tgt_tok  # type: ignore[attr-defined]
-    record = {"source": source, "translation": r.text, "score": round(r.score, 4),  # type: ignore[attr-defined]
-              "src_tokens": [run.src_tok.id_to_token(i) for i in r.src_ids] + ["<eos>"],  # type: ignore[attr-defined]
-              "tokens": [tgt_tok.id_to_token(i) for i in r.ids] + ["<eos>"], "attention": {}}  # type: ignore[attr-defined]
-    if r.nbest:  # type: ignore[attr-defined]
-        record["nbest"] = [{"translation": t, "score": round(s, 4)} for t, s in r.nbest]  # type: ignore[attr-defined]
-    if r.src_ids and run.model.has_attention:  # type: ignore[attr-defined]
-        _, maps = attention_maps(run.model, r.src_ids, r.ids)  # type: ignore[attr-defined]
+    record: dict[str, Any] = {
+        "source": source, "translation": r.text, "score": round(r.score, 4),
+        "src_tokens": [run.src_tok.id_to_token(i) for i in r.src_ids] + ["<eos>"],
+        "tokens": [run.tgt_tok.id_to_token(i) for i in r.ids] + ["<eos>"], "attention": {}}
+    if r.nbest:
+        record["nbest"] = [{"translation": t, "score": round(s, 4)} for t, s in r.nbest]
+    if r.src_ids and run.model.has_attention:
+        _, maps = attention_maps(run.model, r.src_ids, r.ids)
         record["attention"] = {name: [[round(x, 4) for x in row] for row in m[0].float().mean(0).tolist()]
                                for name, m in maps.items() if name.startswith("cross")}
     return record
