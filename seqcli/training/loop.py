@@ -367,12 +367,12 @@ def _as_run(s: Setup, model: Seq2Seq[Any, Any]) -> Run:
     return Run(s.run_dir, s.arch, s.config, s.model_config, model, s.src_tok, s.tgt_tok, {})
 
 
-def _greedy_bleu(s: Setup, model: Seq2Seq, pairs: list[tuple[str, str]]) -> float:
+def _greedy_bleu(s: Setup, model: Seq2Seq[Any, Any], pairs: list[tuple[str, str]]) -> float:
     """Greedy validation BLEU, by the same path as the test set, `seqcli bleu` and compare."""
     return evaluate(_as_run(s, model), pairs, by_length=False).bleu.score if pairs else 0.0
 
 
-def _test(s: Setup, model: Seq2Seq, report: Silent) -> dict[str, Any]:
+def _test(s: Setup, model: Seq2Seq[Any, Any], report: Silent) -> dict[str, Any]:
     """Greedy test BLEU and chrF with the best weights."""
 
     if not s.test_pairs:
