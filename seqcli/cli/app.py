@@ -16,10 +16,21 @@ from seqcli.cli import attend, bleu, compare, data, info, train, translate
 from seqcli.core.errors import SeqcliError
 from seqcli.views.render import error_line
 
+HELP = """Train, run, look inside and compare every stage of the sequence-model
+evolution (ANN → RNN → LSTM/GRU → BiRNN → attention → Transformer) on one
+translation task.
+
+Every command has examples in its --help; results go to stdout, progress to stderr.
+
+Examples:
+  seqcli train && echo "The cat is on the mat." | seqcli translate
+  seqcli compare --archs rnn,gru,bahdanau --budget 2m
+"""
+
 app = typer.Typer(
     name="seqcli",
-    help="Train, run, look inside and compare every stage of the sequence-model "
-    "evolution (ANN → RNN → LSTM/GRU → BiRNN → attention → Transformer) on one translation task.",
+    help=HELP,
+    rich_markup_mode="rich",  # panels and kept line breaks, whatever typer's default
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
