@@ -8,46 +8,73 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli.common import Device, Src, TestSet, Tgt
+from seqcli.cli.common import (
+    BUDGET,
+    CHECKPOINTS,
+    CORPUS_HELP,
+    DATA,
+    MODEL,
+    OPTIMISATION,
+    Device,
+    Flag,
+    Src,
+    TestSet,
+    Tgt,
+    either,
+    yes,
+)
+from seqcli.models.catalog import SHORTCUTS, SIZES, shortcut_sets
+from seqcli.runs.defaults import SCHEDULES, TOKENIZERS
+from seqcli.runs.defaults import TrainConfig as T
 
 
 def train(
-    arch: Annotated[str | None, typer.Option("--arch", "-a", help="Architecture (see `seqcli archs`). Default: transformer.")] = None,
-    corpus: Annotated[str | None, typer.Option("--corpus", "-c", help="aurora (default), a TSV file, a Moses directory, or a `data get` name.")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", "-a", metavar="NAME", rich_help_panel=MODEL, help=f"See `seqcli archs` (default {T.arch}).")] = None,
+    size: Annotated[str | None, typer.Option(metavar="SIZE", rich_help_panel=MODEL, help=f"{' | '.join(SIZES)} (default {T.size}).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="K=V", rich_help_panel=MODEL, help="A model field, e.g. heads=8 (repeatable).")] = None,
+    attention: Annotated[str | None, typer.Option("--attention", metavar=SHORTCUTS["attention"].metavar, rich_help_panel=MODEL, help=SHORTCUTS["attention"].help)] = None,
+    dropout: Annotated[float | None, typer.Option(metavar="P", rich_help_panel=MODEL, help="Dropout (default: the size preset's).")] = None,
+    corpus: Annotated[str | None, typer.Option("--corpus", "-c", metavar="CORPUS", rich_help_panel=DATA, help=CORPUS_HELP)] = None,
     src: Src = None,
     tgt: Tgt = None,
     test_set: TestSet = None,
-    out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory (default: runs/<arch>).")] = None,
-    steps: Annotated[int | None, typer.Option(help="Stop after this many optimizer steps (total, also on resume).")] = None,
-    epochs: Annotated[float | None, typer.Option(help="Stop after this many passes over the training data.")] = None,
-    time_budget: Annotated[str | None, typer.Option("--time-budget", help="Stop after this much wall time, e.g. 90s, 5m.")] = None,
-    batch_tokens: Annotated[int | None, typer.Option(help="Tokens per batch (padding included).")] = None,
-    accumulate: Annotated[int | None, typer.Option(help="Batches per optimizer step (gradient accumulation; default 1).")] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate (Noam: the scale factor).")] = None,
-    schedule: Annotated[str | None, typer.Option(help="noam | inverse_sqrt | constant.")] = None,
-    warmup: Annotated[int | None, typer.Option(help="Warmup steps.")] = None,
-    label_smoothing: Annotated[float | None, typer.Option(help="Label smoothing ε (default 0.1).")] = None,
-    clip: Annotated[float | None, typer.Option(help="Gradient norm clipping (0 = off).")] = None,
-    dropout: Annotated[float | None, typer.Option(help="Dropout (default: the size preset).")] = None,
-    size: Annotated[str | None, typer.Option(help="tiny | small | base.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a model field, e.g. --set heads=8 (repeatable).")] = None,
-    attention: Annotated[str | None, typer.Option("--attention", help="soft | hard (bahdanau): shortcut for --set attention=...")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (default 1).")] = None,
-    device: Device = "auto",
-    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps (default: about once a minute).")] = None,
-    eval_every: Annotated[int | None, typer.Option(help="Validate every N steps.")] = None,
-    patience: Annotated[int | None, typer.Option(help="Stop after N validations without BLEU gain (0 = never).")] = None,
-    tokenizer: Annotated[str | None, typer.Option(help="bpe | word.")] = None,
-    vocab_size: Annotated[int | None, typer.Option(help="Subword vocabulary size per side.")] = None,
-    joint_vocab: Annotated[bool | None, typer.Option("--joint-vocab/--separate-vocab", help="One vocabulary for both sides.")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="TOML file; flags override it.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace the run already in --out.")] = False,
-    reset_optimizer: Annotated[bool, typer.Option("--reset-optimizer", help="On --resume, start a fresh optimizer.")] = False,
-    nproc: Annotated[int | None, typer.Option("--nproc", help="Train with N processes (launches torchrun, DDP).")] = None,
-    compile_: Annotated[bool | None, typer.Option("--compile/--no-compile", help="torch.compile the training forward (off by default; pays on GPUs).")] = None,
+    tokenizer: Annotated[str | None, typer.Option(metavar="|".join(TOKENIZERS), rich_help_panel=DATA, help=f"Tokenizer (default {T.tokenizer}).")] = None,
+    vocab_size: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=DATA, help="Vocabulary per side (default: from corpus).")] = None,
+    joint_vocab: Annotated[bool, typer.Option("--joint-vocab", metavar=Flag, rich_help_panel=DATA, help=f"One vocabulary for both sides (default {yes(T.joint_vocab)}).")] = False,
+    separate_vocab: Annotated[bool, typer.Option("--separate-vocab", hidden=True, help="Two vocabularies (over a TOML joint_vocab).")] = False,
+    steps: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=BUDGET, help="Stop at step N, in total (default: preset).")] = None,
+    epochs: Annotated[float | None, typer.Option(metavar="X", rich_help_panel=BUDGET, help="Stop after X passes over the training data.")] = None,
+    time_budget: Annotated[str | None, typer.Option("--time-budget", metavar="DUR", rich_help_panel=BUDGET, help="Stop after this wall time, e.g. 90s, 5m.")] = None,
+    patience: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=BUDGET, help=f"Stop after N evals without gain, 0 = never (default {T.patience}).")] = None,
+    eval_every: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=BUDGET, help="Validate every N steps (default: about 6 times).")] = None,
+    lr: Annotated[float | None, typer.Option(metavar="X", rich_help_panel=OPTIMISATION, help="Peak LR, or Noam's scale (default: preset).")] = None,
+    schedule: Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=OPTIMISATION, help=f"{'|'.join(SCHEDULES)} (default: preset).")] = None,
+    warmup: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=OPTIMISATION, help="Warmup steps (default: preset).")] = None,
+    batch_tokens: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=OPTIMISATION, help=f"Tokens per batch, padding too (default {T.batch_tokens}).")] = None,
+    accumulate: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=OPTIMISATION, help=f"Batches per optimizer step (default {T.accumulate}).")] = None,
+    label_smoothing: Annotated[float | None, typer.Option(metavar="EPS", rich_help_panel=OPTIMISATION, help=f"Label smoothing ε (default {T.label_smoothing}).")] = None,
+    clip: Annotated[float | None, typer.Option(metavar="X", rich_help_panel=OPTIMISATION, help=f"Gradient norm clip, 0 = off (default {T.clip}).")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=OPTIMISATION, help=f"Random seed (default {T.seed}).")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", metavar="DIR", help="Run directory (default runs/ARCH).")] = None,
+    config: Annotated[str | None, typer.Option("--config", metavar="FILE", help="TOML settings file; flags override it.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", metavar=Flag, help="Continue the run in --out.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar=Flag, help="Replace the run in --out.")] = False,
+    device: Device = T.device,
+    save_every: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=CHECKPOINTS, help="Checkpoint every N steps (default: each minute).")] = None,
+    reset_optimizer: Annotated[bool, typer.Option("--reset-optimizer", metavar=Flag, rich_help_panel=CHECKPOINTS, help="With --resume: a fresh optimizer.")] = False,
+    nproc: Annotated[int | None, typer.Option("--nproc", metavar="N", rich_help_panel=CHECKPOINTS, help="Train with N processes (torchrun, DDP).")] = None,
+    compile_: Annotated[bool, typer.Option("--compile", metavar=Flag, rich_help_panel=CHECKPOINTS, help=f"torch.compile the forward (default {yes(T.compile)}).")] = False,
+    no_compile: Annotated[bool, typer.Option("--no-compile", hidden=True, help="No torch.compile (over a TOML compile).")] = False,
 ) -> None:
-    """Train an architecture; with no options, the Transformer on the embedded aurora corpus."""
+    """Train one architecture on a corpus into a run directory.
+
+    With no options: the Transformer on the embedded aurora corpus, into
+    runs/transformer. Settings: defaults < architecture preset < --config < flags.
+
+    Examples:
+      seqcli train --arch bahdanau --steps 200 --attention hard
+      seqcli train --corpus pairs.tsv --size base --out runs/mine
+    """
     from seqcli.runs.config import load_toml, parse_duration, parse_sets
     from seqcli.training.loop import train as run_training
     from seqcli.views.progress import reporter
@@ -57,15 +84,15 @@ def train(
         from seqcli.training.launch import launch
 
         raise typer.Exit(launch(nproc, sys.argv[1:]))
-    model = parse_sets(set_)
-    if attention:
-        model["attention"] = attention
+    model = {**parse_sets(set_), **shortcut_sets({"attention": attention})}
+    joint = either(joint_vocab, separate_vocab, "--joint-vocab", "--separate-vocab")
+    compiled = either(compile_, no_compile, "--compile", "--no-compile")
     flags = dict(arch=arch, corpus=corpus, src=src, tgt=tgt, test_set=test_set, out=out, steps=steps,
                  epochs=epochs, time_budget=parse_duration(time_budget) if time_budget else None,
-                 batch_tokens=batch_tokens, accumulate=accumulate, compile=compile_, lr=lr, schedule=schedule, warmup=warmup,
+                 batch_tokens=batch_tokens, accumulate=accumulate, compile=compiled, lr=lr, schedule=schedule, warmup=warmup,
                  label_smoothing=label_smoothing, clip=clip, dropout=dropout, size=size, seed=seed,
                  device=None if device == "auto" else device, save_every=save_every, eval_every=eval_every,
-                 patience=patience, tokenizer=tokenizer, vocab_size=vocab_size, joint_vocab=joint_vocab,
+                 patience=patience, tokenizer=tokenizer, vocab_size=vocab_size, joint_vocab=joint,
                  model=model or None)
     toml = load_toml(config) if config else {}
     result = run_training(flags, toml, resume=resume, force=force, reset_optimizer=reset_optimizer,
