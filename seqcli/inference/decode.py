@@ -111,12 +111,7 @@ def beam_search(
     """
     B, K, device = src.size(0), beam, src.device
     sents = [_Sentence(m) for m in max_lens]
-    # All K beams of a sentence start identical: decode the first step once per sentence, then copy.
-    memory = model.encode(src, src_mask)
-    first = model.decode(memory, torch.full((B, 1), BOS, dtype=torch.long, device=device))
-    expand = torch.arange(B, device=device).repeat_interleave(K)
-    memory = memory.select(expand)
-    step = Step(first.logits.index_select(0, expand), first.state.select(expand))
+    memory, step = _first_step(model, src, src_mask, K)
     scores = torch.full((B, K), -math.inf, device=device)
     scores[:, 0] = 0.0  # all beams start identical: keep one so the top-K are distinct
     history: list[list[int]] = [[] for _ in range(B * K)]
@@ -127,34 +122,56 @@ def beam_search(
         V = logp.size(-1)
         cand = logp.add_(scores.view(-1, 1)).view(N, K * V)  # [N, K*V]; in place: no new [N*K, V] each step
         top_s, top_i = cand.topk(min(2 * K, K * V), dim=1)
-        rows, toks, new_scores, keep = [], [], [], []
-        for n, (ss, ii) in enumerate(zip(top_s.tolist(), top_i.tolist(), strict=True)):
-            sent = sents[active[n]]
-            alive = _advance(sent, n, K, V, t, ss, ii, history, alpha, n_best)
-            if _done(sent, alive, n_best, alpha):
-                continue
-            keep.append(n)
-            alive += [alive[-1][:2] + (-math.inf,)] * (K - len(alive))  # pad dead beams
-            for row, tok, s in alive:
-                rows.append(row)
-                toks.append(tok)
-                new_scores.append(s)
+        keep, beams = _next_beams([sents[a] for a in active], K, V, t, top_s, top_i, history, alpha, n_best)
         if not keep:
             break
         active = [active[n] for n in keep]
-        index = torch.tensor(rows, device=device)
-        history = [history[r] + [tok] for r, tok in zip(rows, toks, strict=True)]
-        scores = torch.tensor(new_scores, device=device).view(len(keep), K)
+        index = torch.tensor([row for row, _, _ in beams], device=device)
+        history = [history[row] + [tok] for row, tok, _ in beams]
+        scores = torch.tensor([s for _, _, s in beams], device=device).view(len(keep), K)
         if len(keep) < N:  # sentences finished: drop their rows. A sentence's K beams share one
             # memory, so following the beams needs no copy of it (only the state moves).
             memory = memory.select(torch.tensor([n * K + k for n in keep for k in range(K)], device=device))
         state = step.state.select(index)
-        step = model.decode(memory, torch.tensor(toks, device=device)[:, None], state)
-    out = []
-    for sent in sents:
-        sent.finished.sort(key=lambda h: h.score, reverse=True)
-        out.append(sent.finished[:n_best])
-    return out
+        step = model.decode(memory, torch.tensor([tok for _, tok, _ in beams], device=device)[:, None], state)
+    return [_n_best(sent, n_best) for sent in sents]
+
+
+def _first_step(model: Seq2Seq[MemoryT, StateT], src: Tensor, src_mask: Tensor,
+                K: int) -> tuple[MemoryT, Step[StateT]]:
+    """Encode, and decode the first step for each sentence's K beams (memory and state copied K times)."""
+    B, device = src.size(0), src.device
+    # All K beams of a sentence start identical: decode the first step once per sentence, then copy.
+    memory = model.encode(src, src_mask)
+    first = model.decode(memory, torch.full((B, 1), BOS, dtype=torch.long, device=device))
+    expand = torch.arange(B, device=device).repeat_interleave(K)
+    return memory.select(expand), Step(first.logits.index_select(0, expand), first.state.select(expand))
+
+
+def _next_beams(sents: list[_Sentence], K: int, V: int, t: int, top_s: Tensor, top_i: Tensor,
+                history: list[list[int]], alpha: float,
+                n_best: int) -> tuple[list[int], list[tuple[int, int, float]]]:
+    """Each searching sentence's K beams for the next step, as (row, token, score).
+
+    Returns the indices (into `sents`) of the sentences still searching, and their
+    beams, K per sentence in that order; a sentence with fewer live beams is padded
+    with dead ones (score -inf).
+    """
+    keep: list[int] = []
+    beams: list[tuple[int, int, float]] = []
+    for n, (ss, ii) in enumerate(zip(top_s.tolist(), top_i.tolist(), strict=True)):
+        alive = _advance(sents[n], n, K, V, t, ss, ii, history, alpha, n_best)
+        if _done(sents[n], alive, n_best, alpha):
+            continue
+        keep.append(n)
+        beams += alive + [alive[-1][:2] + (-math.inf,)] * (K - len(alive))  # pad dead beams
+    return keep, beams
+
+
+def _n_best(sent: _Sentence, n_best: int) -> list[Hypothesis]:
+    """A sentence's n best finished hypotheses, best first."""
+    sent.finished.sort(key=lambda h: h.score, reverse=True)
+    return sent.finished[:n_best]
 
 
 def _advance(sent: _Sentence, n: int, K: int, V: int, t: int, top_s: list[float], top_i: list[int],
