@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,9 @@ from seqcli.cli.common import (
 from seqcli.models.catalog import SHORTCUTS, SIZES, shortcut_sets
 from seqcli.runs.defaults import SCHEDULES, TOKENIZERS
 from seqcli.runs.defaults import TrainConfig as T
+
+if TYPE_CHECKING:
+    from seqcli.training.loop import TrainResult
 
 
 def train(
@@ -75,28 +78,45 @@ def train(
       seqcli train --arch bahdanau --steps 200 --attention hard
       seqcli train --corpus pairs.tsv --size base --out runs/mine
     """
-    from seqcli.runs.config import load_toml, parse_duration, parse_sets
-    from seqcli.training.loop import train as run_training
-    from seqcli.views.progress import reporter
-    from seqcli.views.render import note
-
-    if nproc and nproc > 1:
+    options = dict(locals())  # every option by name: the first statement, so nothing else is in it
+    if nproc and nproc > 1:  # torchrun starts the processes, each running this command again
         from seqcli.training.launch import launch
 
         raise typer.Exit(launch(nproc, sys.argv[1:]))
-    model = {**parse_sets(set_), **shortcut_sets({"attention": attention})}
-    joint = either(joint_vocab, separate_vocab, "--joint-vocab", "--separate-vocab")
-    compiled = either(compile_, no_compile, "--compile", "--no-compile")
-    flags = dict(arch=arch, corpus=corpus, src=src, tgt=tgt, test_set=test_set, out=out, steps=steps,
-                 epochs=epochs, time_budget=parse_duration(time_budget) if time_budget else None,
-                 batch_tokens=batch_tokens, accumulate=accumulate, compile=compiled, lr=lr, schedule=schedule, warmup=warmup,
-                 label_smoothing=label_smoothing, clip=clip, dropout=dropout, size=size, seed=seed,
-                 device=None if device == "auto" else device, save_every=save_every, eval_every=eval_every,
-                 patience=patience, tokenizer=tokenizer, vocab_size=vocab_size, joint_vocab=joint,
-                 model=model or None)
-    toml = load_toml(config) if config else {}
+    from seqcli.training.loop import train as run_training
+    from seqcli.views.progress import reporter
+
+    flags, toml = _settings(options)
     result = run_training(flags, toml, resume=resume, force=force, reset_optimizer=reset_optimizer,
                           report=reporter())
+    _end(result)
+
+
+# The TrainConfig fields `train` sets, in the order a resume lists what the flags changed; each
+# comes from the option of the same name unless _settings converts it.
+_FLAGS = ("arch", "corpus", "src", "tgt", "test_set", "out", "steps", "epochs", "time_budget", "batch_tokens",
+          "accumulate", "compile", "lr", "schedule", "warmup", "label_smoothing", "clip", "dropout", "size", "seed",
+          "device", "save_every", "eval_every", "patience", "tokenizer", "vocab_size", "joint_vocab", "model")
+
+
+def _settings(o: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The training flags the options give (None: not given), and the --config TOML."""
+    from seqcli.runs.config import load_toml, parse_duration, parse_sets
+
+    model = {**parse_sets(o["set_"]), **shortcut_sets({"attention": o["attention"]})}
+    joint = either(o["joint_vocab"], o["separate_vocab"], "--joint-vocab", "--separate-vocab")
+    compiled = either(o["compile_"], o["no_compile"], "--compile", "--no-compile")
+    converted = {"time_budget": parse_duration(o["time_budget"]) if o["time_budget"] else None,
+                 "compile": compiled, "device": None if o["device"] == "auto" else o["device"],
+                 "joint_vocab": joint, "model": model or None}
+    flags = {name: converted[name] if name in converted else o[name] for name in _FLAGS}
+    return flags, load_toml(o["config"]) if o["config"] else {}
+
+
+def _end(result: TrainResult) -> None:
+    """Rank 0 says how training ended; an interrupted run exits 130, saying how to resume."""
+    from seqcli.views.render import note
+
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         raise typer.Exit(130 if result.interrupted else 0)
     if result.interrupted:
@@ -105,15 +125,15 @@ def train(
     _summary(result)
 
 
-def _summary(result: object) -> None:
+def _summary(r: TrainResult) -> None:
+    """What training reached: steps, speed, validation and test scores."""
     from seqcli.views.render import note
 
-    r = result  # TrainResult
-    note(f"done: {r.step} steps in {r.elapsed:.0f}s ({r.stopped}), {r.tokens_per_s:,.0f} tokens/s → {r.run_dir}")  # type: ignore[attr-defined]
-    if r.valid:  # type: ignore[attr-defined]
-        v = r.valid  # type: ignore[attr-defined]
+    note(f"done: {r.step} steps in {r.elapsed:.0f}s ({r.stopped}), {r.tokens_per_s:,.0f} tokens/s → {r.run_dir}")
+    if r.valid:
+        v = r.valid
         note(f"validation: loss {v['loss']:.3f}, perplexity {v['ppl']:.2f}, greedy BLEU {v['bleu']:.2f}")
-    if r.test:  # type: ignore[attr-defined]
-        t = r.test  # type: ignore[attr-defined]
+    if r.test:
+        t = r.test
         note(f"test ({t['set']}, {t['sentences']} sentences, greedy): BLEU {t['bleu']:.2f}  chrF {t['chrf']:.2f}")
         note(f"  {t['signature']}")
