@@ -20,13 +20,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seqcli.compare.plan import Campaign, Plan
+from seqcli.compare.curves import learning_curve, time_to_fraction
+from seqcli.compare.plan import PLATEAU, Campaign, Plan
 from seqcli.compare.report import (
     REPORT_JSON,
     build_report,
     load_report,
     write_report,
 )
+from seqcli.compare.seeds import aggregate
 from seqcli.core.device import resolve_device
 from seqcli.core.errors import SeqcliError
 from seqcli.data.corpus import load_corpus
@@ -75,14 +77,21 @@ def run_entry(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str 
     summary, valid = _last(records, "summary"), _last(records, "valid")
     scored = evaluate(run, pairs)  # greedy, BLEU by length with the one bucketer
     history = run.arch.history
+    curve = learning_curve(records)
+    t90 = time_to_fraction(curve)
     return {
         "arch": run.arch.name, "label": run.arch.name, "stage": history.stage, "year": history.year,
-        "run": str(run_dir), "size": run.train_config.size, "parameters": run.model.num_parameters(),
+        "run": str(run_dir), "seed": run.train_config.seed, "size": run.train_config.size,
+        "parameters": run.model.num_parameters(),
         "steps": summary.get("step", valid.get("step")), "stopped": summary.get("stopped"),
+        "plateaued": summary.get("stopped") == PLATEAU,
         "train_seconds": summary.get("elapsed"), "tokens_per_s": summary.get("tok_s"),
         "valid_ppl": (summary.get("valid") or valid).get("ppl"),
+        "best_valid_bleu": max((p.bleu for p in curve), default=None),
+        "time_to_90": None if t90 is None else round(t90, 1),
         "test": scored.summary(test_name),
         "by_length": [b.as_dict() for b in scored.by_length],
+        "curve": [p.as_dict() for p in curve],
     }
 
 
@@ -93,21 +102,22 @@ def _check_out(plan: Plan, resume: bool, force: bool) -> None:
         raise SeqcliError("give --resume (keep trained architectures) or --force (retrain them), not both")
     if plan.out.exists() and not plan.out.is_dir():
         raise SeqcliError(f"--out {plan.out} exists and is not a directory")
-    existing = [a for a in plan.archs if (plan.out / a / CONFIG).exists()]
+    existing = [a for a in plan.archs if any((plan.run_dir(a, s) / CONFIG).exists() for s in plan.seed_list())]
     if existing and not (resume or force):
         raise SeqcliError(f"{plan.out} already holds runs for {', '.join(existing)}; use --resume to keep "
                           "them, --force to retrain them, or another --out")
 
 
 def _reusable(out: Path) -> dict[str, dict[str, Any]]:
-    """Entries of an earlier campaign's report in `out`, by architecture (for --resume)."""
+    """Seed entries of an earlier campaign's report in `out`, by run directory name (for --resume)."""
     try:
         report = load_report(out / REPORT_JSON)
     except SeqcliError:
         return {}
     if report.get("mode") != "train":
         return {}
-    return {e["arch"]: e for e in report["architectures"] if isinstance(e, dict) and "arch" in e}
+    return {Path(s["run"]).name: s for e in report["architectures"] if isinstance(e, dict)
+            for s in e.get("seeds", []) if isinstance(s, dict) and "run" in s}
 
 
 def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
@@ -122,32 +132,40 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
     earlier = _reusable(plan.out) if resume else {}
     budget = None if plan.steps else plan.budget
     settings = {"mode": "train", "corpus": corpus.name, "size": plan.size, "budget_seconds": budget,
-                "steps": plan.steps, "seed": plan.seed, "device": resolve_device(plan.device).type,
-                "archs": plan.archs, **({"train_flags": f} if f else {})}
+                "steps": plan.steps, "patience": plan.patience, "eval_every": plan.eval_every,
+                "valid_sentences": plan.valid_sentences, "seed": plan.seed, "seeds": plan.seeds,
+                "device": resolve_device(plan.device).type, "archs": plan.archs, **({"train_flags": f} if f else {})}
     entries: list[dict[str, Any]] = []
     t_start = time.monotonic()
-    report.begin(plan.archs, budget, plan.steps)
-    for name in plan.archs:
+    runs = [(name, seed) for name in plan.archs for seed in plan.seed_list()]
+    labels = [name if plan.seeds == 1 else f"{name} seed {seed}" for name, seed in runs]
+    report.begin(labels, budget, plan.steps)
+    done: list[dict[str, Any]] = []  # seed entries of the architecture in progress
+    for (name, seed), label in zip(runs, labels, strict=True):
         t0 = time.monotonic()
-        report.arch_start(name)
-        entry, reused = _one(plan, name, corpus, earlier.get(name), resume, force, report)
+        report.arch_start(label)
+        entry, reused = _one(plan, name, seed, corpus, earlier.get(plan.run_dir(name, seed).name), resume, force,
+                             report)
         if entry is None:  # interrupted: keep what was measured, say it is incomplete
             return _save(plan.out, settings, corpus.test_name, entries, t_start, complete=False)
-        entries.append(entry)
-        report.arch_done(name, time.monotonic() - t0, reused)
-        _save(plan.out, settings, corpus.test_name, entries, t_start, complete=False)
+        done.append(entry)
+        report.arch_done(label, time.monotonic() - t0, reused)
+        if len(done) == plan.seeds:
+            entries.append(aggregate(done))
+            done = []
+            _save(plan.out, settings, corpus.test_name, entries, t_start, complete=False)
     report.end()
     return _save(plan.out, settings, corpus.test_name, entries, t_start, complete=True)
 
 
-def _one(plan: Plan, name: str, corpus: Corpus, earlier: dict[str, Any] | None, resume: bool, force: bool,
-         report: Campaign) -> tuple[dict[str, Any] | None, bool]:
-    """Train (unless --resume finds it finished) and score one architecture: (entry or None, reused)."""
+def _one(plan: Plan, name: str, seed: int, corpus: Corpus, earlier: dict[str, Any] | None, resume: bool,
+         force: bool, report: Campaign) -> tuple[dict[str, Any] | None, bool]:
+    """Train (unless --resume finds it finished) and score one run: (seed entry or None, reused)."""
 
-    run_dir = plan.out / name
+    run_dir = plan.run_dir(name, seed)
     reused = resume and finished(run_dir)
     if not reused:
-        result = train(plan.flags(name), None, resume=resume and (run_dir / CONFIG).exists(), force=force,
+        result = train(plan.flags(name, seed), None, resume=resume and (run_dir / CONFIG).exists(), force=force,
                        report=report, evaluate_test=False)
         if result.interrupted:
             return None, False
@@ -188,7 +206,7 @@ def compare_runs(run_dirs: Sequence[Path], out: Path, corpus: str | None = None,
         t0 = time.monotonic()
         report.arch_start(name)
         report.phase(f"scoring {len(data.test)} {data.test_name} sentences")
-        entries.append(run_entry(Path(run_dir), data.test, data.test_name, device))
+        entries.append(aggregate([run_entry(Path(run_dir), data.test, data.test_name, device)]))
         report.arch_done(name, time.monotonic() - t0, False)
     report.end()
     return _save(out, settings, data.test_name, entries, t_start, complete=True)

@@ -4,42 +4,63 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from seqcli.runs.defaults import TrainConfig
 from seqcli.views.progress import Silent
 
-if TYPE_CHECKING:
-    pass
-
-
-# Seconds of training per architecture. Measured on aurora, size small, on the shared
-# 2-core CPU with one torch thread: everything but the training loop (tokenizers,
-# final validation, scoring 1,200 test sentences, decoding an untrained model to the
-# length limit: the worst case) took 24-57 s per architecture, 272 s for all eight,
-# so 8 x 90 s + 272 s is about 16.5 minutes, inside the ~20 minutes asked for.
-DEFAULT_BUDGET = 90.0
+# The defaults of `seqcli compare`, in one place: the Plan below holds them and the
+# command line's --help reads them from DEFAULTS. How they were chosen (measured on
+# aurora, size small, the shared 2-core CPU): see the Plan's docstring.
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What a campaign trains: the same settings for every architecture."""
+    """What a campaign trains: the same settings for every architecture.
 
-    archs: list[str]
+    Each architecture trains until its validation BLEU stops improving (`patience`
+    validations, `eval_every` steps apart, without a new best on `valid_sentences`
+    validation pairs) or until it reaches the cap (`budget` seconds, or `steps`),
+    once per seed. `patience=0` turns the plateau rule off: a fixed budget.
+
+    Defaults: TODO measured.
+    """
+
+    archs: list[str] = field(default_factory=list)
     out: Path = Path("runs/compare")
-    corpus: str = "aurora"
-    size: str = "small"
-    budget: float | None = DEFAULT_BUDGET  # seconds of training per architecture
+    corpus: str = TrainConfig.corpus  # what a campaign shares with `seqcli train` is train's default
+    size: str = TrainConfig.size
+    budget: float | None = 180.0  # the cap: seconds of training per architecture and seed
     steps: int | None = None  # or this many optimizer steps each
-    seed: int = 1
-    device: str = "auto"
+    patience: int = 3  # validations without a new best BLEU before an architecture counts as plateaued
+    eval_every: int = 200  # steps between validations (a multiple of 50: the loop's timing records)
+    valid_sentences: int = 200  # validation pairs decoded for the validation BLEU
+    seed: int = TrainConfig.seed
+    seeds: int = 1  # runs per architecture, seeds seed, seed+1, ...
+    device: str = TrainConfig.device
     train_flags: dict[str, Any] = field(default_factory=dict)  # other TrainConfig fields, shared
 
-    def flags(self, arch: str) -> dict[str, Any]:
-        """The `train()` flags of one architecture."""
-        return {**self.train_flags, "arch": arch, "corpus": self.corpus, "size": self.size,
-                "steps": self.steps, "time_budget": None if self.steps else self.budget,
-                "seed": self.seed, "device": None if self.device == "auto" else self.device,
-                "out": str(self.out / arch)}
+    def seed_list(self) -> list[int]:
+        """The seeds every architecture is trained with."""
+        return [self.seed + k for k in range(self.seeds)]
+
+    def run_dir(self, arch: str, seed: int) -> Path:
+        """Where one run goes: out/<arch> for the first seed, out/<arch>-seed<N> for the others."""
+        return self.out / (arch if seed == self.seed else f"{arch}-seed{seed}")
+
+    def flags(self, arch: str, seed: int | None = None) -> dict[str, Any]:
+        """The `train()` flags of one architecture and seed."""
+        seed = self.seed if seed is None else seed
+        return {"patience": self.patience, "eval_every": self.eval_every,
+                "valid_bleu_sentences": self.valid_sentences, **self.train_flags, "arch": arch,
+                "corpus": self.corpus, "size": self.size, "steps": self.steps,
+                "time_budget": None if self.steps else self.budget, "seed": seed,
+                "device": None if self.device == "auto" else self.device, "out": str(self.run_dir(arch, seed))}
+
+
+DEFAULTS = Plan()
+PLATEAU = "early stopping"  # the loop's `stopped` when validation BLEU stopped improving (patience)
+DEFAULT_BUDGET = DEFAULTS.budget
 
 
 class Campaign(Silent):

@@ -14,9 +14,10 @@ silently hiding the other. Line segments between points are drawn with dots.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
@@ -70,12 +71,14 @@ class LineChart:
     """
 
     def __init__(self, x_labels: Sequence[str], series: dict[str, Sequence[float | None]],
-                 title: str = "", y_label: str = "", x_label: str = "", height: int = 11) -> None:
-        for name, values in series.items():
+                 title: str = "", y_label: str = "", x_label: str = "", height: int = 11,
+                 errors: dict[str, Sequence[float | None]] | None = None) -> None:
+        for name, values in {**series, **(errors or {})}.items():
             if len(values) != len(x_labels):
                 raise ValueError(f"series {name!r} has {len(values)} values for {len(x_labels)} x labels")
         self.x_labels = list(x_labels)
         self.series = {name: list(values) for name, values in series.items()}
+        self.errors = {name: list(values) for name, values in (errors or {}).items()}  # ± per point, PNG only
         self.title, self.y_label, self.x_label = title, y_label, x_label
         self.height = max(height, 3) | 1  # odd, so the middle tick sits at exactly half the top
 
@@ -85,35 +88,19 @@ class LineChart:
         values = [v for vs in self.series.values() for v in vs if v is not None]
         return Geometry(self.height, slot, nice_top(max(values, default=0.0)))
 
+    def points(self, g: Geometry) -> list[list[tuple[int, int]]]:
+        """Each series' points as (column, row) cells, left to right."""
+        return [[(g.col(i), g.row(v)) for i, v in enumerate(values) if v is not None]
+                for values in self.series.values()]
+
+    def plot_width(self, g: Geometry) -> int:
+        """Columns of the plot area."""
+        return g.slot * len(self.x_labels)
+
     def grid(self, ascii_only: bool = False) -> list[list[Cell]]:
         """The plot area as rows of cells: segments first, then markers on top."""
         g = self.geometry()
-        width = g.slot * len(self.x_labels)
-        cells: list[list[Cell]] = [[(" ", None)] * width for _ in range(g.height)]
-        dot = ASCII_DOT if ascii_only else DOT
-        for s, values in enumerate(self.series.values()):
-            points = [(g.col(i), g.row(v)) for i, v in enumerate(values) if v is not None]
-            for (c0, r0), (c1, r1) in zip(points, points[1:], strict=False):
-                for c, r in _segment(c0, r0, c1, r1):
-                    if cells[r][c][0] == " ":
-                        cells[r][c] = (dot, s)
-        self._place_markers(cells, g, ascii_only)
-        return cells
-
-    def _place_markers(self, cells: list[list[Cell]], g: Geometry, ascii_only: bool) -> None:
-        markers = ASCII_MARKERS if ascii_only else MARKERS
-        shared = ASCII_SHARED if ascii_only else SHARED
-        owner: dict[tuple[int, int], int] = {}  # cell -> series whose marker is there
-        for s, values in enumerate(self.series.values()):
-            for i, v in enumerate(values):
-                if v is None:
-                    continue
-                r, c = g.row(v), g.col(i)
-                if (r, c) in owner and owner[(r, c)] != s:
-                    cells[r][c] = (shared, None)
-                else:
-                    owner[(r, c)] = s
-                    cells[r][c] = (markers[s % len(markers)], s)
+        return draw(self.points(g), self.plot_width(g), g.height, ascii_only)
 
     def lines(self, ascii_only: bool = False) -> list[list[tuple[str, int | None]]]:
         """The whole chart as lines of (text, series index) runs; index None = no colour."""
@@ -130,18 +117,26 @@ class LineChart:
             label = f"{ticks[r]:>{AXIS_WIDTH - 2}.4g} {tick}" if r in ticks else " " * (AXIS_WIDTH - 1) + vbar
             out.append([(label, None), *_runs(row)])
         out.append([(self._x_axis(g, ascii_only), None)])
-        out.append([(" " * AXIS_WIDTH + "".join(x.center(g.slot) for x in self.x_labels), None)])
+        out.append([(" " * AXIS_WIDTH + self.tick_labels(g), None)])
         if self.x_label:
-            out.append([(" " * AXIS_WIDTH + self.x_label.center(g.slot * len(self.x_labels)).rstrip(), None)])
+            out.append([(" " * AXIS_WIDTH + self.x_label.center(self.plot_width(g)).rstrip(), None)])
         shared_used = any(ch in (SHARED, ASCII_SHARED) and s is None for row in grid for ch, s in row)
         out.append(self._legend(ascii_only, shared_used))
         return out
 
+    def tick_columns(self, g: Geometry) -> list[int]:
+        """Columns of the x axis that get a tick mark."""
+        return [g.col(i) for i in range(len(self.x_labels))]
+
+    def tick_labels(self, g: Geometry) -> str:
+        """The line under the x axis: each label centred under its tick."""
+        return "".join(x.center(g.slot) for x in self.x_labels)
+
     def _x_axis(self, g: Geometry, ascii_only: bool) -> str:
         corner, rule, mark = ("0 +", "-", "+") if ascii_only else ("0 ┼", "─", "┬")
-        axis = [rule] * (g.slot * len(self.x_labels))
-        for i in range(len(self.x_labels)):
-            axis[g.col(i)] = mark
+        axis = [rule] * self.plot_width(g)
+        for c in self.tick_columns(g):
+            axis[c] = mark
         return f"{corner:>{AXIS_WIDTH}}" + "".join(axis)
 
     def _legend(self, ascii_only: bool, shared: bool) -> list[tuple[str, int | None]]:
@@ -157,6 +152,17 @@ class LineChart:
         """The chart as plain text, lines stripped of trailing spaces."""
         return "\n".join("".join(text for text, _ in line).rstrip() for line in self.lines(ascii_only))
 
+    def draw_png(self, ax: Any) -> None:
+        """Draw the lines onto matplotlib axes, with error bars where `errors` gives them."""
+        xs = list(range(len(self.x_labels)))
+        for name, values in self.series.items():
+            spread = self.errors.get(name, [None] * len(values))
+            points = [(x, v, e or 0.0) for x, v, e in zip(xs, values, spread, strict=True) if v is not None]
+            ax.errorbar([p[0] for p in points], [p[1] for p in points],
+                        yerr=[p[2] for p in points] if name in self.errors else None,
+                        marker="o", capsize=3, label=name)
+        ax.set_xticks(xs, self.x_labels)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         colour = console.color_system is not None and not console.no_color
         for line in self.lines(options.ascii_only):
@@ -164,6 +170,111 @@ class LineChart:
             for chunk, s in line:
                 text.append(chunk, style=COLORS[s % len(COLORS)] if colour and s is not None else "")
             yield text
+
+
+@dataclass(frozen=True)
+class NumericGeometry(Geometry):
+    """A numeric x axis: x from 0 to `right` over `width` columns, ticks every `step`."""
+
+    width: int = 60
+    right: float = 1.0
+    step: float = 1.0
+
+    def col(self, x: float) -> int:  # type: ignore[override]  # an x value, not a category index
+        """Column of an x value."""
+        return round(min(max(x / self.right, 0.0), 1.0) * (self.width - 1)) if self.right > 0 else 0
+
+
+TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)  # seconds: round ones
+
+
+class CurveChart(LineChart):
+    """Lines over a numeric x axis, such as validation BLEU against seconds of training.
+
+    series maps a name to its (x, y) points; errors (optional, PNG only) to a ± per
+    point. Same glyphs, shared marks, colours and plain form as `LineChart`; the x
+    axis starts at 0 and gets about `ticks` round ticks, labelled by `x_format`.
+    """
+
+    def __init__(self, series: dict[str, Sequence[tuple[float, float]]], title: str = "", y_label: str = "",
+                 x_label: str = "", height: int = 11, width: int = 60,
+                 errors: dict[str, Sequence[float]] | None = None,
+                 x_format: Callable[[float], str] = lambda x: f"{x:g}", ticks: int = 6) -> None:
+        for name, values in (errors or {}).items():
+            if len(values) != len(series.get(name, ())):
+                raise ValueError(f"series {name!r}: {len(values)} errors for {len(series.get(name, ()))} points")
+        super().__init__([], {}, title, y_label, x_label, height)
+        self.points_xy = {name: sorted(points) for name, points in series.items()}
+        self.series = {name: [y for _, y in points] for name, points in self.points_xy.items()}
+        self.errors = {name: list(values) for name, values in (errors or {}).items()}
+        self.width, self.x_format, self.ticks = max(width, 12), x_format, max(ticks, 1)
+
+    def geometry(self) -> NumericGeometry:
+        """Plot size and scale: y from 0 to a round top, x from 0 to a whole number of round ticks."""
+        ys = [y for points in self.points_xy.values() for _, y in points]
+        right = max([x for points in self.points_xy.values() for x, _ in points], default=0.0)
+        step = next((t for t in TICK_STEPS if t * self.ticks >= right), nice_top(right / self.ticks))
+        right = max(math.ceil(right / step - 1e-9), 1) * step
+        return NumericGeometry(self.height, 0, nice_top(max(ys, default=0.0)), self.width, right, step)
+
+    def points(self, g: Geometry) -> list[list[tuple[int, int]]]:
+        return [[(g.col(x), g.row(y)) for x, y in points] for points in self.points_xy.values()]
+
+    def plot_width(self, g: Geometry) -> int:
+        return self.width
+
+    def tick_values(self, g: NumericGeometry) -> list[float]:
+        """The x values that get a tick: 0, step, 2 step, ... right."""
+        return [k * g.step for k in range(round(g.right / g.step) + 1)]
+
+    def tick_columns(self, g: Geometry) -> list[int]:
+        assert isinstance(g, NumericGeometry)
+        return [g.col(x) for x in self.tick_values(g)]
+
+    def tick_labels(self, g: Geometry) -> str:
+        """Labels centred under their ticks; one that would touch its left neighbour is left out."""
+        assert isinstance(g, NumericGeometry)
+        line = [" "] * (self.width + 8)
+        end = -2  # last column written
+        for x in self.tick_values(g):
+            label = self.x_format(x)
+            start = max(g.col(x) - len(label) // 2, 0)
+            if start > end + 1:
+                line[start:start + len(label)] = label
+                end = start + len(label) - 1
+        return "".join(line).rstrip()
+
+    def draw_png(self, ax: Any) -> None:
+        """Draw the curves onto matplotlib axes, with error bars where `errors` gives them."""
+        for name, points in self.points_xy.items():
+            ax.errorbar([x for x, _ in points], [y for _, y in points], yerr=self.errors.get(name),
+                        marker="o", markersize=3, capsize=2, label=name)
+        ax.set_xlim(left=0)
+
+
+def draw(series: list[list[tuple[int, int]]], width: int, height: int, ascii_only: bool = False) -> list[list[Cell]]:
+    """Cells of a plot area: dotted segments between each series' points, markers on top.
+
+    Where markers of two series land on one cell, a shared mark replaces them.
+    """
+    cells: list[list[Cell]] = [[(" ", None)] * width for _ in range(height)]
+    dot = ASCII_DOT if ascii_only else DOT
+    for s, points in enumerate(series):
+        for (c0, r0), (c1, r1) in zip(points, points[1:], strict=False):
+            for c, r in _segment(c0, r0, c1, r1):
+                if cells[r][c][0] == " ":
+                    cells[r][c] = (dot, s)
+    markers = ASCII_MARKERS if ascii_only else MARKERS
+    shared = ASCII_SHARED if ascii_only else SHARED
+    owner: dict[tuple[int, int], int] = {}  # cell -> series whose marker is there
+    for s, points in enumerate(series):
+        for c, r in points:
+            if (r, c) in owner and owner[(r, c)] != s:
+                cells[r][c] = (shared, None)
+            else:
+                owner[(r, c)] = s
+                cells[r][c] = (markers[s % len(markers)], s)
+    return cells
 
 
 def _segment(c0: int, r0: int, c1: int, r1: int) -> list[tuple[int, int]]:
@@ -197,11 +308,7 @@ def save_png(chart: LineChart, path: Path) -> None:
     except ImportError:
         raise SeqcliError("--png needs matplotlib, which is not installed: pip install 'seqcli[plot]'") from None
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    xs = list(range(len(chart.x_labels)))
-    for name, values in chart.series.items():
-        points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
-    ax.set_xticks(xs, chart.x_labels)
+    chart.draw_png(ax)
     ax.set(title=chart.title, xlabel=chart.x_label, ylabel=chart.y_label)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
