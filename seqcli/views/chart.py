@@ -14,7 +14,7 @@ silently hiding the other. Line segments between points are drawn with dots.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,7 +180,7 @@ class NumericGeometry(Geometry):
     right: float = 1.0
     step: float = 1.0
 
-    def col(self, x: float) -> int:  # type: ignore[override]  # an x value, not a category index
+    def col(self, x: float) -> int:  # an x value, not a category index (float takes ints too)
         """Column of an x value."""
         return round(min(max(x / self.right, 0.0), 1.0) * (self.width - 1)) if self.right > 0 else 0
 
@@ -196,9 +196,9 @@ class CurveChart(LineChart):
     axis starts at 0 and gets about `ticks` round ticks, labelled by `x_format`.
     """
 
-    def __init__(self, series: dict[str, Sequence[tuple[float, float]]], title: str = "", y_label: str = "",
+    def __init__(self, series: Mapping[str, Sequence[tuple[float, float]]], title: str = "", y_label: str = "",
                  x_label: str = "", height: int = 11, width: int = 60,
-                 errors: dict[str, Sequence[float]] | None = None,
+                 errors: Mapping[str, Sequence[float]] | None = None,
                  x_format: Callable[[float], str] = lambda x: f"{x:g}", ticks: int = 6) -> None:
         for name, values in (errors or {}).items():
             if len(values) != len(series.get(name, ())):
@@ -218,6 +218,7 @@ class CurveChart(LineChart):
         return NumericGeometry(self.height, 0, nice_top(max(ys, default=0.0)), self.width, right, step)
 
     def points(self, g: Geometry) -> list[list[tuple[int, int]]]:
+        assert isinstance(g, NumericGeometry)
         return [[(g.col(x), g.row(y)) for x, y in points] for points in self.points_xy.values()]
 
     def plot_width(self, g: Geometry) -> int:
