@@ -15,7 +15,7 @@ per sentence in `encode` and kept in `TransformerMemory`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import cast
 
@@ -23,9 +23,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqcli.core.errors import SeqcliError
+from seqcli.core.errors import SeqcliError, unknown
 from seqcli.models.attention import Attended, MultiHeadAttention
 from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
+
+# The FFN's non-linearity by name; swish and silu are one function (Ramachandran et al. 2017).
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": F.relu, "gelu": F.gelu, "swish": F.silu, "silu": F.silu}
+POSITION_LAYOUTS = ("interleaved", "concatenated")
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,26 @@ class TransformerConfig(ModelConfig):
     rate_fields = ("dropout", "attention_dropout")  # probabilities (ModelConfig.rate_fields)
     pre_norm: bool = False  # False: LayerNorm(x + Sublayer(x)) as in the paper
     tie_embeddings: bool = True  # target embedding = pre-softmax projection (3.4)
+    # The options below keep the paper's choices by default; other values describe
+    # Transformers trained elsewhere, e.g. MarianMT (seqcli import): swish, sines then
+    # cosines, one table for source, target and output.
+    activation: str = "relu"  # inside the FFN: relu (3.3) | gelu | swish (= silu)
+    positions: str = "interleaved"  # sinusoid layout: sin/cos interleaved (3.5) | concatenated
+    scale_embeddings: bool = True  # multiply embeddings by √d_model before adding positions (3.4)
+    share_embeddings: bool = False  # one table for source and target tokens (one vocabulary)
 
     def __post_init__(self) -> None:
         if self.heads < 1 or self.d_model % self.heads:
             raise SeqcliError(
                 f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})"
             )
+        if self.activation not in ACTIVATIONS:
+            raise unknown("activation", self.activation, ACTIVATIONS)
+        if self.positions not in POSITION_LAYOUTS:
+            raise unknown("positions layout", self.positions, POSITION_LAYOUTS)
+        if self.share_embeddings and self.src_vocab != self.tgt_vocab:
+            raise SeqcliError(f"share_embeddings needs one vocabulary for both sides, got "
+                              f"{self.src_vocab} source and {self.tgt_vocab} target tokens (--joint-vocab)")
         for name in ("layers", "enc_layers", "dec_layers", "ffn", "max_len"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -100,37 +119,44 @@ class KeyValueCache(State):
         return self.keys[0].size(2)
 
 
-def positional_encoding(length: int, d_model: int) -> Tensor:
+def positional_encoding(length: int, d_model: int, layout: str = "interleaved") -> Tensor:
     """Sinusoidal position encodings [length, D] (3.5).
 
     PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same): each
     dimension is a sinusoid of its own wavelength, from 2π to 10000·2π, so a fixed
     offset k is a linear map of the encoding and nothing needs to be learned.
+    layout "concatenated" holds the same sinusoids as all sines, then all cosines
+    (tensor2tensor's and Marian's order): only the order of the dimensions differs.
     """
-    position = torch.arange(length, dtype=torch.float32)[:, None]  # [L, 1]
+    # Angles in float64, cast once: position 500 times a rate near 1 keeps its digits.
+    position = torch.arange(length, dtype=torch.float64)[:, None]  # [L, 1]
     # 1 / 10000^(2i/d) for the even dimensions 2i, in log space for precision.
     rate = torch.exp(
-        torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model)
+        torch.arange(0, d_model, 2, dtype=torch.float64) * (-math.log(10000.0) / d_model)
     )
     angle = position * rate  # [L, 1] * [D/2] -> [L, D/2]
-    encoding = torch.zeros(length, d_model)
-    encoding[:, 0::2] = torch.sin(angle)
-    encoding[:, 1::2] = torch.cos(angle[:, : d_model // 2])  # odd d_model: one fewer cosine
-    return encoding
+    sines, cosines = torch.sin(angle), torch.cos(angle[:, : d_model // 2])  # odd d_model: one fewer cosine
+    if layout == "concatenated":
+        return torch.cat([sines, cosines], dim=1).float()  # [L, D]
+    encoding = torch.zeros(length, d_model, dtype=torch.float64)
+    encoding[:, 0::2] = sines
+    encoding[:, 1::2] = cosines
+    return encoding.float()
 
 
 class PositionwiseFeedForward(nn.Module):
     """FFN(x) = max(0, x W1 + b1) W2 + b2, the same at every position (3.3)."""
 
-    def __init__(self, d_model: int, ffn: int, dropout: float) -> None:
+    def __init__(self, d_model: int, ffn: int, dropout: float, activation: str = "relu") -> None:
         super().__init__()
         self.inner = nn.Linear(d_model, ffn)  # W1, b1
         self.outer = nn.Linear(ffn, d_model)  # W2, b2
         self.dropout = nn.Dropout(dropout)
+        self.activation = ACTIVATIONS[activation]  # max(0, ·) in the paper
 
     def forward(self, x: Tensor) -> Tensor:
         """Transform x [B, T, D] position by position: [B, T, D] -> [B, T, F] -> [B, T, D]."""
-        y: Tensor = self.outer(self.dropout(F.relu(self.inner(x))))
+        y: Tensor = self.outer(self.dropout(self.activation(self.inner(x))))
         return y
 
 
@@ -165,7 +191,7 @@ class EncoderLayer(nn.Module):
     def __init__(self, c: TransformerConfig) -> None:
         super().__init__()
         self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.attention_dropout)
-        self.feed_forward = PositionwiseFeedForward(c.d_model, c.ffn, c.dropout)
+        self.feed_forward = PositionwiseFeedForward(c.d_model, c.ffn, c.dropout, c.activation)
         self.attention_residual = Residual(c.d_model, c.dropout, c.pre_norm)
         self.ffn_residual = Residual(c.d_model, c.dropout, c.pre_norm)
 
@@ -185,7 +211,7 @@ class DecoderLayer(nn.Module):
         super().__init__()
         self.self_attention = MultiHeadAttention(c.d_model, c.heads, c.attention_dropout)
         self.cross_attention = MultiHeadAttention(c.d_model, c.heads, c.attention_dropout)
-        self.feed_forward = PositionwiseFeedForward(c.d_model, c.ffn, c.dropout)
+        self.feed_forward = PositionwiseFeedForward(c.d_model, c.ffn, c.dropout, c.activation)
         self.self_residual = Residual(c.d_model, c.dropout, c.pre_norm)
         self.cross_residual = Residual(c.d_model, c.dropout, c.pre_norm)
         self.ffn_residual = Residual(c.d_model, c.dropout, c.pre_norm)
@@ -227,11 +253,12 @@ class Transformer(Seq2Seq[TransformerMemory, KeyValueCache]):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__(config)
         c = config
-        self.src_embed = nn.Embedding(c.src_vocab, c.d_model)
         self.tgt_embed = nn.Embedding(c.tgt_vocab, c.d_model)
+        # Shared, the source reads the target's table: one tensor in the state dict.
+        self.src_embed = None if c.share_embeddings else nn.Embedding(c.src_vocab, c.d_model)
         # A fixed table up to max_len, rebuilt on load: not saved with the weights.
         self.register_buffer(
-            "positions", positional_encoding(c.max_len, c.d_model), persistent=False
+            "positions", positional_encoding(c.max_len, c.d_model, c.positions), persistent=False
         )
         self.embed_dropout = nn.Dropout(c.dropout)
         self.encoder = nn.ModuleList(EncoderLayer(c) for _ in range(c.encoder_layers))
@@ -259,22 +286,25 @@ class Transformer(Seq2Seq[TransformerMemory, KeyValueCache]):
                 nn.init.zeros_(p)
             elif p.dim() > 1:
                 nn.init.xavier_uniform_(p)
-        for embed in (self.src_embed, self.tgt_embed):
+        for embed in [self.tgt_embed] if self.src_embed is None else [self.src_embed, self.tgt_embed]:
             nn.init.normal_(embed.weight, std=self.config.d_model**-0.5)
 
     def source_embedding(self) -> nn.Embedding:
         """The encoder's embedding table E (before the √d_model scale and positions)."""
-        return self.src_embed
+        return self.tgt_embed if self.src_embed is None else self.src_embed
 
     def _embed(self, embed: nn.Embedding, tokens: Tensor, offset: int = 0) -> Tensor:
         """Embed tokens [B, T] at positions offset.. : √d_model · E[x] + PE, then dropout (3.4, 5.4)."""
+        c = self.config
         end = offset + tokens.size(1)
         positions = self.positions
         if end > positions.size(0):
             # Sinusoids go on past the table (the paper's reason to prefer them, 3.5):
             # a long input or output is translated, not refused.
-            positions = positional_encoding(end, self.config.d_model).to(positions.device)
-        x: Tensor = embed(tokens) * math.sqrt(self.config.d_model)  # [B, T, D]
+            positions = positional_encoding(end, c.d_model, c.positions).to(positions.device)
+        x: Tensor = embed(tokens)  # [B, T, D]
+        if c.scale_embeddings:
+            x = x * math.sqrt(c.d_model)
         x = self.embed_dropout(x + positions[offset:end])  # [B, T, D] + [T, D]
         return x
 
@@ -282,7 +312,7 @@ class Transformer(Seq2Seq[TransformerMemory, KeyValueCache]):
         self, src: Tensor, src_mask: Tensor, need_weights: bool = False
     ) -> TransformerMemory:
         """Encode src [B, S] (mask [B, S]) and project each decoder layer's source keys/values."""
-        x = self._embed(self.src_embed, src)
+        x = self._embed(self.source_embedding(), src)
         attention: dict[str, Tensor] = {}
         for i, layer in enumerate(self.encoder):
             x, weights = layer(x, src_mask, need_weights)
