@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +100,39 @@ def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return tensors, meta
 
 
+@contextmanager
+def atomic_directory(path: Path, replace: bool = False) -> Iterator[Path]:
+    """Build a directory in a temp folder beside path, then rename it into place.
+
+    Yields the temp folder to write into. On success it becomes `path` in one rename
+    (with replace, an existing `path` is swapped out first, then removed); on any
+    error it is removed and `path` is as it was: never a half-written directory.
+    """
+    path = Path(path)
+    if path.exists() and not replace:
+        raise SeqcliError(f"{path} already exists; choose another path or replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as e:
+        raise SeqcliError(f"cannot write to {path.parent}: {e.strerror or e}") from None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+        old = path.parent / f"{tmp.name}.old"
+        moved = path.exists()
+        if moved:
+            if not replace:  # appeared while we wrote
+                raise SeqcliError(f"{path} already exists; choose another path or replace it")
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if moved:  # put the old one back
+                os.replace(old, path)
+            raise
+        _fsync_dir(path.parent)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
