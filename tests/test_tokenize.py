@@ -151,5 +151,5 @@ def test_train_tokenizers_separate_and_joint() -> None:
     shared_src, shared_tgt = train_tokenizers(PAIRS, "word", 300, joint=True)
     assert shared_src is shared_tgt
     assert UNK not in shared_src.encode(FINNISH[0]) and UNK not in shared_src.encode(ENGLISH[0])
-    with pytest.raises(SeqcliError, match="unknown tokenizer kind 'sentencepiece'"):
-        train_tokenizers(PAIRS, "sentencepiece", 300, joint=False)
+    with pytest.raises(SeqcliError, match="unknown tokenizer kind 'unigram'"):
+        train_tokenizers(PAIRS, "unigram", 300, joint=False)

@@ -1,12 +1,14 @@
 """Subword and word tokenizers (HF `tokenizers`), trained on the training split.
 
-Two kinds:
+Two kinds are trained here, a third is converted:
 
 - `bpe` (default): byte-level BPE. Text is cut into words GPT-2 style, each word's
   UTF-8 bytes are the alphabet, and merges learned on the training split build
   subwords. Every byte is in the vocabulary, so no text ever becomes `<unk>`.
 - `word`: one id per word or punctuation mark, words marked with a leading "▁" as
   in SentencePiece; words unseen in training become `<unk>` (and vanish on decode).
+- `sentencepiece`: a pretrained model's SentencePiece unigram segmentation with its
+  ids (`seqcli import`, written by `seqcli.data.sentencepiece`); its own normalisation.
 
 Normalisation: `encode` first applies `seqcli.data.corpus.normalize_text` (Unicode NFC,
 whitespace runs collapsed to one space, ends stripped). For `bpe`,
@@ -28,16 +30,21 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
+from tokenizers import Encoding, decoders, models, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import decoders, models, pre_tokenizers, trainers
 
 from seqcli.core.errors import SeqcliError, unknown
 from seqcli.core.tokens import BOS, EOS, PAD, UNK
 from seqcli.data.corpus import Pair, normalize_text
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")  # ids 0..3, in this order
-KINDS = ("bpe", "word")
+KINDS = ("bpe", "word")  # what `Tokenizer.train` learns; "sentencepiece" comes from `seqcli import`
 WORD_MARK = "▁"  # U+2581, marks the start of a word in readable token strings
+# Sentencepiece kind (seqcli.data.sentencepiece): a vocabulary entry spelled with a leading
+# space is one no text can be cut into (normalisation writes every space as "▁"); entries
+# after MODEL_END are pieces the model has no id for, read as <unk>.
+UNREACHABLE = " "
+MODEL_END = UNREACHABLE + "<end of the model's vocabulary>"
 assert [PAD, UNK, BOS, EOS] == list(range(len(SPECIALS)))
 
 
@@ -78,12 +85,22 @@ class Tokenizer:
     """A trained tokenizer: text <-> ids, with fixed special ids and exact decoding."""
 
     def __init__(self, tok: HFTokenizer) -> None:
+        self.kind = {models.BPE: "bpe", models.Unigram: "sentencepiece"}.get(type(tok.model), "word")
         for i, special in enumerate(SPECIALS):
-            if tok.token_to_id(special) != i:
+            if self.kind == "sentencepiece":  # specials are unreachable entries, not added tokens
+                if tok.id_to_token(i) != UNREACHABLE + special:
+                    raise SeqcliError(f"tokenizer has {tok.id_to_token(i)!r} at id {i}, expected {special}")
+            elif tok.token_to_id(special) != i:
                 raise SeqcliError(f"tokenizer has {special} at id {tok.token_to_id(special)}, expected {i}")
         tok.encode_special_tokens = True  # "<eos>" typed by a user is text, not EOS
         self._tok = tok
-        self.kind = "bpe" if isinstance(tok.model, models.BPE) else "word"
+        end = tok.token_to_id(MODEL_END) if self.kind == "sentencepiece" else None
+        self._size = tok.get_vocab_size(with_added_tokens=True) if end is None else end
+        # Sentencepiece kind: what an <unk> or an id past MODEL_END stands for when its text
+        # is an unreachable entry (MarianTokenizer looks every piece's text up).
+        self._aliases = {} if self.kind != "sentencepiece" else {
+            t[len(UNREACHABLE):]: i for t, i in tok.get_vocab(with_added_tokens=False).items()
+            if t.startswith(UNREACHABLE) and len(SPECIALS) <= i < self._size}
 
     @classmethod
     def train(cls, texts: Iterable[str], kind: str = "bpe", vocab_size: int = 8000) -> Tokenizer:
@@ -104,19 +121,28 @@ class Tokenizer:
     @property
     def vocab_size(self) -> int:
         """Number of ids, specials included (embedding tables need this many rows)."""
-        return self._tok.get_vocab_size(with_added_tokens=True)
+        return self._size
 
     def encode(self, text: str) -> list[int]:
         """Ids of the normalised text; no BOS/EOS added."""
-        return self._tok.encode(normalize_text(text), add_special_tokens=False).ids
+        return self._ids(self._tok.encode(normalize_text(text), add_special_tokens=False))
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         """Ids of many texts, encoded in parallel by the library."""
         encodings = self._tok.encode_batch([normalize_text(t) for t in texts], add_special_tokens=False)
-        return [e.ids for e in encodings]
+        return [self._ids(e) for e in encodings]
+
+    def _ids(self, encoding: Encoding) -> list[int]:
+        """The model's ids of an encoding: <unk> and ids past the model's resolved by their text."""
+        if self.kind != "sentencepiece":
+            return list(encoding.ids)
+        return [i if i < self._size and i != UNK else self._aliases.get(t, UNK)
+                for i, t in zip(encoding.ids, encoding.tokens, strict=True)]
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ids, specials dropped, spacing and punctuation as in the original."""
+        if self.kind == "sentencepiece":  # its specials are vocabulary entries, not added tokens
+            ids = [i for i in ids if len(SPECIALS) <= int(i) < self._size]
         text = self._tok.decode([int(i) for i in ids], skip_special_tokens=True)
         return text.removeprefix(" ") if self.kind == "bpe" else text
 
@@ -125,6 +151,8 @@ class Tokenizer:
         token = self._tok.id_to_token(int(i))
         if token is None:
             raise SeqcliError(f"token id {i} is outside the vocabulary (size {self.vocab_size})")
+        if self.kind == "sentencepiece":
+            return token.removeprefix(UNREACHABLE)
         if self.kind == "word" or int(i) < len(SPECIALS):
             return token
         raw = bytes(_byte_decoder()[c] for c in token)
@@ -170,6 +198,9 @@ class Tokenizer:
 def train_tokenizers(pairs: Sequence[Pair], kind: str = "bpe", vocab_size: int = 8000,
                      joint: bool = False) -> tuple[Tokenizer, Tokenizer]:
     """Train (source, target) tokenizers on pairs; joint: one shared vocabulary for both."""
+    if kind == "sentencepiece":
+        raise SeqcliError("sentencepiece tokenizers come with a pretrained model (seqcli import), "
+                          f"training learns {' or '.join(KINDS)}")
     if kind not in KINDS:
         raise unknown("tokenizer kind", kind, KINDS)
     if joint:
