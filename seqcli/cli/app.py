@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from seqcli.cli import attend, bleu, compare, data, info, train, translate
+from seqcli.cli import attend, bleu, compare, data, importer, info, train, translate
 from seqcli.core.errors import SeqcliError
 from seqcli.views.render import error_line
 
@@ -45,6 +45,7 @@ app.command()(compare.compare)
 app.command()(compare.evolution)
 app.command()(info.archs)
 app.add_typer(data.data_app, name="data")
+app.command("import")(importer.import_)  # a keyword: the function cannot carry the name
 
 
 def _fail(message: str, code: int = 1) -> None:

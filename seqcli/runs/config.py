@@ -18,6 +18,7 @@ from seqcli.core.errors import SeqcliError, unknown
 from seqcli.models.base import ModelConfig
 from seqcli.models.catalog import SHORTCUTS
 from seqcli.models.registry import SIZES, get_arch, shortcut_archs
+from seqcli.runs.defaults import IMPORTED_TOKENIZERS
 from seqcli.runs.defaults import SCHEDULES as SCHEDULES  # re-exported, as are the next two
 from seqcli.runs.defaults import TOKENIZERS as TOKENIZERS
 from seqcli.runs.defaults import TrainConfig as TrainConfig
@@ -101,7 +102,7 @@ def validate_train_config(c: TrainConfig) -> None:
         raise unknown("size", c.size, SIZES)
     if c.schedule is not None and c.schedule not in SCHEDULES:
         raise unknown("schedule", c.schedule, SCHEDULES)
-    if c.tokenizer not in TOKENIZERS:
+    if c.tokenizer not in TOKENIZERS and c.tokenizer not in IMPORTED_TOKENIZERS:
         raise unknown("tokenizer", c.tokenizer, TOKENIZERS)
     for name in ("steps", "epochs", "time_budget", "batch_tokens", "accumulate", "lr", "vocab_size", "max_tokens"):
         value = getattr(c, name)

@@ -51,4 +51,5 @@ class TrainConfig:
 
 
 SCHEDULES = ("noam", "inverse_sqrt", "constant")
-TOKENIZERS = ("bpe", "word")
+TOKENIZERS = ("bpe", "word")  # what a training learns
+IMPORTED_TOKENIZERS = ("sentencepiece",)  # what a run made by `seqcli import` holds (resumable, not learnable)
