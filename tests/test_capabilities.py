@@ -64,7 +64,6 @@ def _leaks(tree: ast.AST) -> list[str]:
 KNOWN = {
     "compare/verdicts.py": "the lecture notes' claims name the architectures they compare; "
                            "their groups (fixed-context, attention) belong in the registry",
-    "training/importing.py": "the Marian importer names its target architecture; models/marian.py can declare it",
 }
 
 
