@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seqcli.compare.curves import learning_curve, time_to_fraction
-from seqcli.compare.plan import PLATEAU, Campaign, Plan
+from seqcli.compare.plan import OVERHEAD, PLATEAU, Campaign, Plan
 from seqcli.compare.report import (
     REPORT_JSON,
     build_report,
@@ -84,7 +84,8 @@ def run_entry(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str 
         "run": str(run_dir), "seed": run.train_config.seed, "size": run.train_config.size,
         "parameters": run.model.num_parameters(),
         "steps": summary.get("step", valid.get("step")), "stopped": summary.get("stopped"),
-        "plateaued": summary.get("stopped") == PLATEAU,
+        "plateaued": summary.get("stopped") == PLATEAU, "cap_seconds": run.train_config.time_budget,
+        "cap_steps": run.train_config.steps,
         "train_seconds": summary.get("elapsed"), "tokens_per_s": summary.get("tok_s"),
         "valid_ppl": (summary.get("valid") or valid).get("ppl"),
         "best_valid_bleu": max((p.bleu for p in curve), default=None),
@@ -132,7 +133,7 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
     earlier = _reusable(plan.out) if resume else {}
     budget = None if plan.steps else plan.budget
     settings = {"mode": "train", "corpus": corpus.name, "size": plan.size, "budget_seconds": budget,
-                "steps": plan.steps, "patience": plan.patience, "eval_every": plan.eval_every,
+                "total_seconds": None if plan.steps else plan.total, "steps": plan.steps, "patience": plan.patience, "eval_every": plan.eval_every,
                 "valid_sentences": plan.valid_sentences, "seed": plan.seed, "seeds": plan.seeds,
                 "device": resolve_device(plan.device).type, "archs": plan.archs, **({"train_flags": f} if f else {})}
     entries: list[dict[str, Any]] = []
@@ -141,15 +142,20 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
     labels = [name if plan.seeds == 1 else f"{name} seed {seed}" for name, seed in runs]
     report.begin(labels, budget, plan.steps)
     done: list[dict[str, Any]] = []  # seed entries of the architecture in progress
-    for (name, seed), label in zip(runs, labels, strict=True):
+    overheads: list[float] = []  # seconds each trained run spent outside its training loop
+    for i, ((name, seed), label) in enumerate(zip(runs, labels, strict=True)):
         t0 = time.monotonic()
         report.arch_start(label)
-        entry, reused = _one(plan, name, seed, corpus, earlier.get(plan.run_dir(name, seed).name), resume, force,
-                             report)
+        overhead = sum(overheads) / len(overheads) if overheads else OVERHEAD
+        cap = plan.share(len(runs) - i, t0 - t_start, overhead)
+        entry, reused = _one(plan, name, seed, cap, corpus, earlier.get(plan.run_dir(name, seed).name), resume,
+                             force, report)
         if entry is None:  # interrupted: keep what was measured, say it is incomplete
             return _save(plan.out, settings, corpus.test_name, entries, t_start, complete=False)
         done.append(entry)
         report.arch_done(label, time.monotonic() - t0, reused)
+        if not reused:
+            overheads.append(max(time.monotonic() - t0 - (entry.get("train_seconds") or 0.0), 0.0))
         if len(done) == plan.seeds:
             entries.append(aggregate(done))
             done = []
@@ -158,15 +164,15 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
     return _save(plan.out, settings, corpus.test_name, entries, t_start, complete=True)
 
 
-def _one(plan: Plan, name: str, seed: int, corpus: Corpus, earlier: dict[str, Any] | None, resume: bool,
-         force: bool, report: Campaign) -> tuple[dict[str, Any] | None, bool]:
+def _one(plan: Plan, name: str, seed: int, cap: float | None, corpus: Corpus, earlier: dict[str, Any] | None,
+         resume: bool, force: bool, report: Campaign) -> tuple[dict[str, Any] | None, bool]:
     """Train (unless --resume finds it finished) and score one run: (seed entry or None, reused)."""
 
     run_dir = plan.run_dir(name, seed)
     reused = resume and finished(run_dir)
     if not reused:
-        result = train(plan.flags(name, seed), None, resume=resume and (run_dir / CONFIG).exists(), force=force,
-                       report=report, evaluate_test=False)
+        result = train(plan.flags(name, seed, cap), None, resume=resume and (run_dir / CONFIG).exists(),
+                       force=force, report=report, evaluate_test=False)
         if result.interrupted:
             return None, False
     if reused and earlier and earlier.get("steps") == _last(read_metrics(run_dir), "summary").get("step"):

@@ -30,7 +30,8 @@ class Plan:
     out: Path = Path("runs/compare")
     corpus: str = TrainConfig.corpus  # what a campaign shares with `seqcli train` is train's default
     size: str = TrainConfig.size
-    budget: float | None = 180.0  # the cap: seconds of training per architecture and seed
+    total: float | None = 1500.0  # seconds of campaign per seed, shared out among its runs (see `share`)
+    budget: float | None = None  # a fixed cap instead: seconds of training per architecture and seed
     steps: int | None = None  # or this many optimizer steps each
     patience: int = 3  # validations without a new best BLEU before an architecture counts as plateaued
     eval_every: int = 200  # steps between validations (a multiple of 50: the loop's timing records)
@@ -48,16 +49,34 @@ class Plan:
         """Where one run goes: out/<arch> for the first seed, out/<arch>-seed<N> for the others."""
         return self.out / (arch if seed == self.seed else f"{arch}-seed{seed}")
 
-    def flags(self, arch: str, seed: int | None = None) -> dict[str, Any]:
-        """The `train()` flags of one architecture and seed."""
+    def share(self, runs_left: int, elapsed: float, overhead: float) -> float | None:
+        """The training-time cap of the next run, in seconds (None: no time cap).
+
+        With `total` (seconds per seed), each run gets an equal share of the campaign
+        time that is left, less its expected `overhead` (data, tokenizers, scoring:
+        measured on the runs before it), so a run that plateaus early leaves its time
+        to the ones after it; `budget`, when given, caps the share. With `steps` the
+        cap is in steps.
+        """
+        if self.steps:
+            return None
+        if self.total is None:
+            return self.budget
+        share = max((self.total * self.seeds - elapsed) / max(runs_left, 1) - overhead, MIN_SHARE)
+        return min(share, self.budget) if self.budget else share
+
+    def flags(self, arch: str, seed: int | None = None, cap: float | None = None) -> dict[str, Any]:
+        """The `train()` flags of one architecture and seed; `cap`: its seconds of training."""
         seed = self.seed if seed is None else seed
         return {"patience": self.patience, "eval_every": self.eval_every,
                 "valid_bleu_sentences": self.valid_sentences, **self.train_flags, "arch": arch,
                 "corpus": self.corpus, "size": self.size, "steps": self.steps,
-                "time_budget": None if self.steps else self.budget, "seed": seed,
+                "time_budget": None if self.steps else cap or self.budget, "seed": seed,
                 "device": None if self.device == "auto" else self.device, "out": str(self.run_dir(arch, seed))}
 
 
+MIN_SHARE = 30.0  # seconds: the smallest cap a run gets, however late in the campaign
+OVERHEAD = 30.0  # seconds a run spends outside training, assumed until one has been measured
 DEFAULTS = Plan()
 PLATEAU = "early stopping"  # the loop's `stopped` when validation BLEU stopped improving (patience)
 DEFAULT_BUDGET = DEFAULTS.budget

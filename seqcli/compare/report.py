@@ -128,6 +128,9 @@ def caption(report: dict[str, Any]) -> str:
     """What the numbers were measured on, and the sacreBLEU signatures that reproduce them."""
     cap = (f"{report['steps']} steps" if report.get("steps") else
            f"{duration(report['budget_seconds'])} of training" if report.get("budget_seconds") else None)
+    if report.get("total_seconds") and not report.get("steps"):
+        cap = (f"an equal share of what was left of the campaign's {duration(report['total_seconds'])} "
+               "(less the measured scoring time)" + (f", at most {cap}" if cap else ""))
     parts = [f"{report.get('test_set')} split of {report.get('corpus')} ({report.get('test_sentences')} sentences), "
              "greedy decoding"]
     seeds = report.get("seeds") or 1
@@ -136,7 +139,7 @@ def caption(report: dict[str, Any]) -> str:
     if cap and report.get("patience"):
         parts.append(f"each trained until its validation BLEU ({report.get('valid_sentences')} sentences, every "
                      f"{report.get('eval_every')} steps) had not improved for {report['patience']} validations "
-                     f"(plateau), or to the cap of {cap}; {who}")
+                     f"(plateau), or to its cap: {cap}; {who}")
     elif cap:
         parts.append(f"same budget for each: {cap}, {who}")
     if cap:
