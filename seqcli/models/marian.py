@@ -71,8 +71,8 @@ def transformer_config(hf: Mapping[str, Any], vocab_size: int) -> TransformerCon
                           f"(seqcli's Transformer has {', '.join(ACTIVATIONS)})")
     for key, (value, what) in _FIXED.items():
         if key in hf and bool(hf[key]) != value:
-            raise SeqcliError(f"{key} {str(hf[key]).lower()}: {what} is not supported "
-                              "(seqcli's Transformer is post-LN with fixed sinusoids)")
+            raise SeqcliError(f"{key} {str(hf[key]).lower()} asks for {what}, which seqcli's Transformer "
+                              "lacks (post-LN, fixed sinusoids); not supported")
     for a, b in (("encoder_attention_heads", "decoder_attention_heads"), ("encoder_ffn_dim", "decoder_ffn_dim")):
         if hf.get(a) != hf.get(b):
             raise SeqcliError(f"{a} {hf.get(a)} and {b} {hf.get(b)} differ; seqcli's Transformer has one value")

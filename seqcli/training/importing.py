@@ -88,7 +88,8 @@ def import_marian(source: str, out: Path | None = None, *, corpus: str = "aurora
                              _special(hf, "eos_token_id"), _special(hf, "decoder_start_token_id", "pad_token_id"))
     config = _with_context(directory / "config.json", lambda: transformer_config(hf, len(order)))
     model = build_model(get_arch(ARCH), config)
-    weights = _with_context(directory, lambda: transformer_weights(_read_tensors(directory), config, order))
+    tensors = _read_tensors(directory)
+    weights = _with_context(directory, lambda: transformer_weights(tensors, config, order))
     missing = sorted(set(model.state_dict()) - set(weights))
     if missing:
         raise SeqcliError(f"{directory}: no tensor for {missing[0]} (is the checkpoint complete?)")
