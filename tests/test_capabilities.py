@@ -61,10 +61,7 @@ def _leaks(tree: ast.AST) -> list[str]:
 
 
 # Leaks known and not yet moved into models/ (each names its way out); they xfail until fixed.
-KNOWN = {
-    "compare/verdicts.py": "the lecture notes' claims name the architectures they compare; "
-                           "their groups (fixed-context, attention) belong in the registry",
-}
+KNOWN: dict[str, str] = {}
 
 
 def outside_models() -> list[object]:

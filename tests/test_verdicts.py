@@ -22,6 +22,7 @@ from seqcli.compare.verdicts import (
     Estimate,
     verdicts,
 )
+from seqcli.models.catalog import NO_ATTENTION, ROLES
 from seqcli.models.registry import REGISTRY
 
 # arch: (test BLEU, BLEU on the shortest bucket, BLEU on the longest, training tok/s, curve [(s, BLEU)])
@@ -83,7 +84,7 @@ FLIPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "bottleneck": (_with("gru", long=38.0), _with("gru", long=35.0)),
     "attention-long": (_with("bahdanau", long=40.0), _with("bahdanau", long=50.0)),
     "additive-multiplicative": (_with("luong", bleu=55.0), _with("luong", bleu=60.5)),
-    "transformer": (_with("transformer", bleu=50.0), _with("transformer", bleu=64.5)),
+    "transformer-best": (_with("transformer", bleu=50.0), _with("transformer", bleu=64.5)),
 }
 
 
@@ -103,7 +104,7 @@ def test_a_difference_within_the_seed_spread_is_inconclusive() -> None:
 
 def test_the_transformer_is_timed_to_a_common_target() -> None:
     slow = _with("transformer", curve=[(100.0, 50.0), (200.0, 78.0)])  # same BLEU, ten times slower
-    verdict = _verdict(_report(slow), "transformer")
+    verdict = _verdict(_report(slow), "transformer-best")
     assert verdict["verdict"] == NOT_BORNE_OUT and "reached valid BLEU 55.8" in verdict["evidence"]
 
 
@@ -112,7 +113,7 @@ def test_missing_architectures_are_not_measured_and_nothing_learned_is_inconclus
     judged = {v["claim"]: v for v in verdicts(_report(partial))}
     assert judged["additive-multiplicative"]["verdict"] == NOT_MEASURED
     assert judged["additive-multiplicative"]["evidence"] == "needs luong"
-    assert judged["bottleneck"]["verdict"] == BORNE_OUT and judged["transformer"]["verdict"] == BORNE_OUT
+    assert judged["bottleneck"]["verdict"] == BORNE_OUT and judged["transformer-best"]["verdict"] == BORNE_OUT
     assert verdicts(_report({"transformer": STORY["transformer"]}))[-1]["verdict"] == NOT_MEASURED
     blank = _verdict(_report(_with("gru", short=0.5, long=0.1)), "bottleneck")
     assert blank["verdict"] == INCONCLUSIVE and "nothing to keep" in blank["evidence"]
@@ -127,6 +128,10 @@ def test_margins_have_floors_by_unit() -> None:
     assert gap(11.5, 10.0, "BLEU", sa=2.0) == INCONCLUSIVE  # the seed spread widens the margin
     assert [gap(0.56, 0.5, "share"), gap(0.54, 0.5, "share")] == [BORNE_OUT, INCONCLUSIVE]
     assert [gap(1200.0, 1000.0, "tok/s"), gap(1100.0, 1000.0, "tok/s")] == [BORNE_OUT, INCONCLUSIVE]
+
+
+def test_the_roles_of_the_story_name_every_architecture_once() -> None:
+    assert sorted(ROLES.values()) == sorted(REGISTRY) and set(NO_ATTENTION) <= set(ROLES)
 
 
 def test_every_claim_documents_its_rule_and_speaks_for_one_architecture() -> None:

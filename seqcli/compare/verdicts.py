@@ -29,12 +29,18 @@ from typing import Any
 from seqcli.compare.curves import Point, mean_sd, time_to
 from seqcli.compare.plan import duration
 from seqcli.compare.seeds import seed_values
+from seqcli.models.catalog import NO_ATTENTION, ROLES
 
 BORNE_OUT, NOT_BORNE_OUT, INCONCLUSIVE, NOT_MEASURED = "borne out", "not borne out", "inconclusive", "not measured"
 FLOORS = {"BLEU": 1.0, "share": 0.05}  # absolute floors of the margin, by unit
 RELATIVE_FLOOR = 0.10  # for times and speeds: 10% of the larger of the two
 KEEP = 0.8  # "keeps quality": at least this share of its short-sentence BLEU on the longest sentences
-FIXED_CONTEXT = ("rnn", "lstm", "gru", "birnn")  # the order-aware models without attention
+
+# The architectures by the role they play in the story (models/catalog.py names them).
+FEEDFORWARD, PLAIN_RNN, GATED_RNN, FIXED_CONTEXT, BIDIRECTIONAL, ADDITIVE, MULTIPLICATIVE, SELF_ATTENTION = (
+    ROLES[r] for r in ("feedforward", "plain_rnn", "gated_rnn", "fixed_context", "bidirectional",
+                       "additive_attention", "multiplicative_attention", "self_attention"))
+ORDER_AWARE = tuple(ROLES[r] for r in NO_ATTENTION)  # recurrent, without attention
 
 
 class Unmeasurable(Exception):
@@ -190,65 +196,65 @@ class Claim:
 
 def ann_order(m: Measures) -> list[Comparison]:
     """ann's test BLEU is below that of the best recurrent model without attention (rnn, lstm, gru, birnn)."""
-    return [below(m.bleu("ann"), m.bleu(m.best_of(FIXED_CONTEXT)))]
+    return [below(m.bleu(FEEDFORWARD), m.bleu(m.best_of(ORDER_AWARE)))]
 
 
 def rnn_forgets(m: Measures) -> list[Comparison]:
     """rnn's BLEU on the longest source sentences is below its BLEU on the shortest."""
-    return [below(m.bucket("rnn", -1), m.bucket("rnn", 0))]
+    return [below(m.bucket(PLAIN_RNN, -1), m.bucket(PLAIN_RNN, 0))]
 
 
 def lstm_gates(m: Measures) -> list[Comparison]:
     """lstm's BLEU on the longest source sentences is above rnn's."""
-    return [above(m.bucket("lstm", -1), m.bucket("rnn", -1))]
+    return [above(m.bucket(GATED_RNN, -1), m.bucket(PLAIN_RNN, -1))]
 
 
 def bidirectional(m: Measures) -> list[Comparison]:
     """birnn's test BLEU is above gru's (the same GRU encoder-decoder, reading one way)."""
-    return [above(m.bleu("birnn"), m.bleu("gru"))]
+    return [above(m.bleu(BIDIRECTIONAL), m.bleu(FIXED_CONTEXT))]
 
 
 def bottleneck(m: Measures) -> list[Comparison]:
     """gru keeps a smaller share of its short-sentence BLEU on the longest sentences than bahdanau
     (longest bucket / shortest bucket; both GRU models, one with a fixed context, one with attention)."""
-    return [below(m.retention("gru"), m.retention("bahdanau"))]
+    return [below(m.retention(FIXED_CONTEXT), m.retention(ADDITIVE))]
 
 
 def attention_long(m: Measures) -> list[Comparison]:
     """bahdanau keeps more than 80% of its short-sentence BLEU on the longest sentences
     (Bahdanau et al. 2014, fig. 2)."""
-    return [above(m.retention("bahdanau"), Estimate("", KEEP, None, "share"))]
+    return [above(m.retention(ADDITIVE), Estimate("", KEEP, None, "share"))]
 
 
 def additive_multiplicative(m: Measures) -> list[Comparison]:
     """luong trains more tokens per second than bahdanau (cheaper scores) and its test BLEU is above
     bahdanau's (Luong et al. 2015 report global attention above Bahdanau's)."""
-    return [above(m.speed("luong"), m.speed("bahdanau")), above(m.bleu("luong"), m.bleu("bahdanau"))]
+    return [above(m.speed(MULTIPLICATIVE), m.speed(ADDITIVE)), above(m.bleu(MULTIPLICATIVE), m.bleu(ADDITIVE))]
 
 
 def transformer_best(m: Measures) -> list[Comparison]:
     """The transformer's test BLEU is above the runner-up's (the best other architecture), and it needs
     less training time to reach 90% of the lower of the two best validation BLEUs."""
-    runner = m.best_of([a for a in m.entries if a != "transformer"])
-    target = 0.9 * min(m.best_valid("transformer").mean, m.best_valid(runner).mean)
+    runner = m.best_of([a for a in m.entries if a != SELF_ATTENTION])
+    target = 0.9 * min(m.best_valid(SELF_ATTENTION).mean, m.best_valid(runner).mean)
     if target <= 0:
-        raise Unmeasurable(f"transformer or {runner} never scored above 0 BLEU in validation")
-    return [above(m.bleu("transformer"), m.bleu(runner)),
-            below(m.time_to("transformer", target), m.time_to(runner, target))]
+        raise Unmeasurable(f"{SELF_ATTENTION} or {runner} never scored above 0 BLEU in validation")
+    return [above(m.bleu(SELF_ATTENTION), m.bleu(runner)),
+            below(m.time_to(SELF_ATTENTION, target), m.time_to(runner, target))]
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("ann-order", "A feedforward network cannot model word order", ("ann",), ann_order),
-    Claim("rnn-forgets", "A plain RNN forgets over long spans (vanishing gradients)", ("rnn",), rnn_forgets),
-    Claim("lstm-gates", "LSTM gates keep information over long spans", ("lstm", "rnn"), lstm_gates),
-    Claim("bidirectional", "A bidirectional encoder captures more context", ("birnn", "gru"), bidirectional),
-    Claim("bottleneck", "The fixed context vector is a bottleneck on long sentences", ("gru", "bahdanau"),
+    Claim("ann-order", "A feedforward network cannot model word order", (FEEDFORWARD,), ann_order),
+    Claim("rnn-forgets", "A plain RNN forgets over long spans (vanishing gradients)", (PLAIN_RNN,), rnn_forgets),
+    Claim("lstm-gates", "LSTM gates keep information over long spans", (GATED_RNN, PLAIN_RNN), lstm_gates),
+    Claim("bidirectional", "A bidirectional encoder captures more context", (BIDIRECTIONAL, FIXED_CONTEXT),
+          bidirectional),
+    Claim("bottleneck", "The fixed context vector is a bottleneck on long sentences", (FIXED_CONTEXT, ADDITIVE),
           bottleneck),
-    Claim("attention-long", "Attention keeps translation quality on long sentences", ("bahdanau",),
-          attention_long),
+    Claim("attention-long", "Attention keeps translation quality on long sentences", (ADDITIVE,), attention_long),
     Claim("additive-multiplicative", "Multiplicative attention (Luong) is cheaper than additive (Bahdanau) "
-          "and scores higher", ("luong", "bahdanau"), additive_multiplicative),
-    Claim("transformer", "The Transformer trains faster and scores best", ("transformer",), transformer_best),
+          "and scores higher", (MULTIPLICATIVE, ADDITIVE), additive_multiplicative),
+    Claim("transformer-best", "The Transformer trains faster and scores best", (SELF_ATTENTION,), transformer_best),
 )
 
 

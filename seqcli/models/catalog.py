@@ -32,6 +32,21 @@ SHORTCUTS: dict[str, Shortcut] = {
 }
 
 
+# The part each architecture plays in the lecture notes' story. The claims that `seqcli
+# compare` judges (compare/verdicts.py) are about these roles, so only this table names them.
+ROLES: dict[str, str] = {
+    "feedforward": "ann",  # no notion of order
+    "plain_rnn": "rnn",  # a memory that fades
+    "gated_rnn": "lstm",  # gates that keep it
+    "fixed_context": "gru",  # the encoder-decoder: one context vector for the whole sentence
+    "bidirectional": "birnn",  # the same, its encoder reading both ways
+    "additive_attention": "bahdanau",
+    "multiplicative_attention": "luong",
+    "self_attention": "transformer",
+}
+NO_ATTENTION = ("plain_rnn", "gated_rnn", "fixed_context", "bidirectional")  # order-aware, no attention
+
+
 def shortcut_sets(given: dict[str, str | None]) -> dict[str, str]:
     """The model overrides that shortcut options stand for: {option: value} -> {field: value}."""
     return {SHORTCUTS[option].field: value for option, value in given.items() if value is not None}
