@@ -110,3 +110,17 @@ def test_curve_chart_places_points_by_their_x_value() -> None:
     assert "0s" in text and "30s" in text and "60s" in text and "● a" in text
     with pytest.raises(ValueError, match="1 errors for 2 points"):
         CurveChart({"a": [(0.0, 0.0), (1.0, 1.0)]}, errors={"a": [1.0]})
+
+
+def test_both_charts_draw_as_png_with_error_bars(tmp_path: Any) -> None:
+    pytest.importorskip("matplotlib")
+    from seqcli.compare.report import chart, curves_chart
+    from seqcli.views.chart import save_png
+
+    entry = aggregate([_seed(10.0, "time", 1), _seed(14.0, "time", 2)])
+    report = {"architectures": [entry]}
+    assert chart(report).errors == {"gru": [pytest.approx(2.83, abs=0.01)]}
+    assert curves_chart(report).errors == {"gru": [pytest.approx(2.83, abs=0.01)]}
+    for name, drawn in (("by_length.png", chart(report)), ("curves.png", curves_chart(report))):
+        save_png(drawn, tmp_path / name)
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
