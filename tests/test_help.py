@@ -81,6 +81,22 @@ def test_train_help_states_the_defaults_of_train_config(monkeypatch: pytest.Monk
     assert "--separate-vocab" not in rows and "--no-compile" not in rows  # hidden opposites
 
 
+def test_compare_help_states_the_campaign_defaults(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The campaign's defaults are its Plan's, and what it shares with train is train's (no 8000, no 4096)."""
+    from seqcli.compare.plan import DEFAULTS
+
+    rows = option_rows(help_text(["compare"], monkeypatch, capsys))
+    assert (DEFAULTS.corpus, DEFAULTS.size, DEFAULTS.seed, DEFAULTS.device) == (
+        TrainConfig.corpus, TrainConfig.size, TrainConfig.seed, TrainConfig.device)
+    assert f"(default {TrainConfig.batch_tokens})" in rows["--batch-tokens"]
+    assert "default: from corpus" in rows["--vocab-size"]
+    for option, value in {"--size": DEFAULTS.size, "--seed": DEFAULTS.seed, "--corpus": DEFAULTS.corpus,
+                          "--patience": DEFAULTS.patience, "--seeds": DEFAULTS.seeds}.items():
+        assert f"(default {value})" in rows[option], option
+    assert f"default: {DEFAULTS.out}" in rows["--out"]
+
+
 def test_most_options_fit_on_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """The point of short help strings: a row per option, with few exceptions."""
     for path in (["train"], ["translate"], ["attend"], ["bleu"]):
