@@ -154,8 +154,9 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
             return _save(plan.out, settings, corpus.test_name, entries, t_start, complete=False)
         done.append(entry)
         report.arch_done(label, time.monotonic() - t0, reused)
-        if not reused:
-            overheads.append(max(time.monotonic() - t0 - (entry.get("train_seconds") or 0.0), 0.0))
+        if not reused:  # what the cap did not cover: setup, scoring, and a capped run's last validation
+            trained = min(entry.get("train_seconds") or 0.0, cap or float("inf"))
+            overheads.append(max(time.monotonic() - t0 - trained, 0.0))
         if len(done) == plan.seeds:
             entries.append(aggregate(done))
             done = []
