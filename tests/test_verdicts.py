@@ -115,8 +115,8 @@ def test_missing_architectures_are_not_measured_and_nothing_learned_is_inconclus
     assert judged["additive-multiplicative"]["evidence"] == "needs luong"
     assert judged["bottleneck"]["verdict"] == BORNE_OUT and judged["transformer-best"]["verdict"] == BORNE_OUT
     assert verdicts(_report({"transformer": STORY["transformer"]}))[-1]["verdict"] == NOT_MEASURED
-    blank = _verdict(_report(_with("gru", short=0.5, long=0.1)), "bottleneck")
-    assert blank["verdict"] == INCONCLUSIVE and "nothing to keep" in blank["evidence"]
+    blank = _verdict(_report(_with("gru", short=4.15, long=6.12)), "bottleneck")  # "keeps 147%" of nothing
+    assert blank["verdict"] == INCONCLUSIVE and "too little learned" in blank["evidence"]
 
 
 def test_margins_have_floors_by_unit() -> None:

@@ -35,6 +35,9 @@ BORNE_OUT, NOT_BORNE_OUT, INCONCLUSIVE, NOT_MEASURED = "borne out", "not borne o
 FLOORS = {"BLEU": 1.0, "share": 0.05}  # absolute floors of the margin, by unit
 RELATIVE_FLOOR = 0.10  # for times and speeds: 10% of the larger of the two
 KEEP = 0.8  # "keeps quality": at least this share of its short-sentence BLEU on the longest sentences
+# Below this BLEU on its shortest sentences a model has learned too little for the share it
+# keeps on long ones to mean anything (a quick look's gru: 4.15 and 6.12 BLEU, "147%").
+LEARNED = 10.0
 
 # The architectures by the role they play in the story (models/catalog.py names them).
 FEEDFORWARD, PLAIN_RNN, GATED_RNN, FIXED_CONTEXT, BIDIRECTIONAL, ADDITIVE, MULTIPLICATIVE, SELF_ATTENTION = (
@@ -143,13 +146,14 @@ class Measures:
         """BLEU on the longest sentences as a share of BLEU on the shortest."""
         def share(e: dict[str, Any]) -> float | None:
             by = e.get("by_length") or []
-            if not by or by[0]["bleu"] < 1.0:
+            if not by or by[0]["bleu"] < LEARNED:
                 return None
             return float(by[-1]["bleu"]) / float(by[0]["bleu"])
         try:
             return self._estimate(arch, f"{arch} longest/shortest", "share", share)
         except Unmeasurable:
-            raise Unmeasurable(f"{arch} scored under 1 BLEU on its shortest sentences: nothing to keep") from None
+            raise Unmeasurable(f"{arch} scored under {LEARNED:g} BLEU on its shortest sentences: "
+                               "too little learned to keep") from None
 
     def speed(self, arch: str) -> Estimate:
         return self._estimate(arch, f"{arch} training", "tok/s", lambda e: e.get("tokens_per_s"))
