@@ -24,7 +24,7 @@ import seqcli.training.loop
 from seqcli.cli.app import main
 from seqcli.cli.compare import campaign_eta
 from seqcli.compare.campaign import compare_runs, parse_archs, run_campaign
-from seqcli.compare.plan import Campaign, Plan, duration
+from seqcli.compare.plan import DEFAULTS, MIN_SHARE, Campaign, Plan, duration
 from seqcli.compare.report import (
     REPORT_JSON,
     REPORT_MD,
@@ -33,6 +33,7 @@ from seqcli.compare.report import (
     load_report,
     table,
 )
+from seqcli.compare.verdicts import CLAIMS
 from seqcli.core.errors import SeqcliError
 from seqcli.inference.metrics import length_groups
 from seqcli.models.registry import REGISTRY
@@ -193,6 +194,59 @@ def test_compare_existing_runs_scores_them_on_one_test_set(campaign: tuple[Plan,
     assert load_report(tmp_path / "cmp" / REPORT_JSON)["architectures"] == report["architectures"]
 
 
+def test_a_budget_run_records_its_curve_and_that_it_hit_the_cap(campaign: tuple[Plan, dict[str, Any], Recorder]) -> None:
+    _, report, _ = campaign
+    assert [v["claim"] for v in report["verdicts"]] == [c.key for c in CLAIMS]
+    for e in report["architectures"]:
+        assert e["plateaued"] == 0 and len(e["seeds"]) == 1 and e["seeds"][0]["seed"] == 1
+        assert [p["step"] for p in e["curve"]] == [2] and e["best_valid_bleu"] == e["curve"][0]["bleu"]
+    assert {row[table(report)[0].index("plateau")] for row in table(report)[1]} == {"no, cap"}
+
+
+@pytest.fixture(scope="module")
+def plateaued(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, dict[str, Any], Recorder]:
+    """gru twice (two seeds) with a learning rate too small to move a weight: BLEU never improves,
+    so both runs plateau after `patience` validations, well before the cap."""
+    plan = Plan(archs=["gru"], out=tmp_path_factory.mktemp("plateau") / "out", corpus=str(corpus), size="tiny",
+                steps=20, patience=2, eval_every=1, seeds=2, seed=3, device="cpu",
+                train_flags={"vocab_size": 120, "valid_bleu_sentences": 3, "lr": 1e-30})
+    recorder = Recorder()
+    return plan, run_campaign(plan, report=recorder), recorder
+
+
+def test_plateau_and_seeds_are_recorded(plateaued: tuple[Plan, dict[str, Any], Recorder]) -> None:
+    plan, report, recorder = plateaued
+    assert (report["seeds"], report["patience"], report["eval_every"]) == (2, 2, 1)
+    [entry] = report["architectures"]
+    assert [s["run"] for s in entry["seeds"]] == [str(plan.out / "gru"), str(plan.out / "gru-seed4")]
+    assert [s["seed"] for s in entry["seeds"]] == [3, 4]
+    for seed in entry["seeds"]:
+        assert seed["stopped"] == "early stopping" and seed["plateaued"] and seed["steps"] == 3
+        assert [p["step"] for p in seed["curve"]] == [1, 2, 3]
+    assert entry["plateaued"] == 2 and entry["spread"]["bleu"] is not None
+    assert table(report)[1][0][table(report)[0].index("plateau")] == "2/2"
+    assert [v for k, v in recorder.events if k == "arch_start"] == ["gru seed 3", "gru seed 4"]
+
+
+def test_resume_keeps_every_seed(plateaued: tuple[Plan, dict[str, Any], Recorder],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    plan, report, _ = plateaued
+    monkeypatch.setattr(campaign_module, "train", lambda *a, **k: pytest.fail("nothing is left to train"))
+    again = run_campaign(plan, resume=True)
+    assert again["architectures"][0]["seeds"] == report["architectures"][0]["seeds"]
+
+
+def test_a_format_1_report_is_read_as_single_seeds(tmp_path: Path) -> None:
+    old = _report()  # its entries have the format 1 fields only
+    old["format"] = 1
+    del old["verdicts"]
+    (tmp_path / "r.json").write_text(json.dumps(old), encoding="utf-8")
+    report = load_report(tmp_path / "r.json")
+    assert report["format"] == report_module.REPORT_FORMAT and len(report["verdicts"]) == len(CLAIMS)
+    assert [len(e["seeds"]) for e in report["architectures"]] == [1, 1]
+    assert table(report)[1][1][table(report)[0].index("BLEU")] == "21.50"
+
+
 # ---- pure parts ----------------------------------------------------------------------
 
 
@@ -219,6 +273,17 @@ def test_length_groups_partition_sentences_by_length(lengths: list[int], minimum
                 assert lengths[i] <= int(label.split("-")[1])
     if len(groups) > 1:
         assert len(groups[-1][1]) >= minimum  # only a lone group may stay small
+
+
+def test_the_campaign_time_is_shared_out_among_the_runs_left() -> None:
+    plan = Plan(archs=["a", "b", "c"], total=300.0)
+    assert plan.share(3, 0.0, 20.0) == pytest.approx(80.0)  # 300 / 3 - 20
+    assert plan.share(2, 60.0, 20.0) == pytest.approx(100.0)  # the first plateaued early: more for the rest
+    assert plan.share(1, 299.0, 20.0) == MIN_SHARE
+    assert Plan(total=300.0, seeds=2).share(6, 0.0, 0.0) == pytest.approx(100.0)  # the total is per seed
+    assert Plan(total=300.0, budget=50.0).share(3, 0.0, 20.0) == 50.0  # a budget caps the share
+    assert Plan(total=None, budget=50.0).share(3, 0.0, 20.0) == 50.0 and Plan(steps=10).share(3, 0.0, 0.0) is None
+    assert Plan().flags("gru", cap=42.0)["time_budget"] == 42.0 and Plan(steps=10).flags("gru", cap=42.0)["time_budget"] is None
 
 
 def test_campaign_eta() -> None:
@@ -351,10 +416,32 @@ def test_compare_command_builds_the_plan_and_prints_table_and_chart(
     plan = seen["plan"]
     assert (plan.archs, plan.budget, plan.steps, plan.size, plan.corpus) == (["gru", "transformer"], 90.0, None,
                                                                              "tiny", "aurora")
+    assert plan.total is None  # --budget alone: a fixed cap per run, no shared campaign time
     assert plan.train_flags == {"vocab_size": 500} and seen["resume"] and not seen["force"]
     assert "transformer" in out and "21.50" in out and "BLEU 11-20" not in out  # headers split over lines
     assert "test BLEU by source length" in out and "source sentence length" in out
     assert str(tmp_path / "report.json") in err
+
+
+def test_compare_command_passes_plateau_and_seed_options_and_prints_the_verdicts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake(plan: Plan, **kwargs: Any) -> dict[str, Any]:
+        seen["plan"] = plan
+        return _report()
+
+    monkeypatch.setattr(campaign_module, "run_campaign", fake)
+    code, out, err = _cli(["compare", "--seeds", "3", "--patience", "0", "--eval-every", "100", "--valid-sentences",
+                           "50", "--steps", "900", "--out", str(tmp_path)], capsys, monkeypatch)
+    assert code == 0, err
+    plan = seen["plan"]
+    assert (plan.seeds, plan.patience, plan.eval_every, plan.valid_sentences, plan.steps) == (3, 0, 100, 50, 900)
+    assert plan.total == DEFAULTS.total and plan.size == DEFAULTS.size  # defaults from the one Plan
+    assert "The lecture notes' claims, judged" in out
+    assert "inconclusive: The Transformer trains faster" in out and "not measured: A plain RNN forgets" in out
+    code, _, err = _cli(["compare", "runs/x", "--seeds", "2"], capsys, monkeypatch)
+    assert code == 1 and "--seeds apply when training" in err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -378,6 +465,7 @@ def test_evolution_command_with_and_without_a_report(tmp_path: Path, capsys: pyt
     path.write_text(json.dumps(_report()))
     code, out, _ = _cli(["evolution", "--report", str(path)], capsys, monkeypatch)
     assert code == 0 and "21.50" in out and "17.25" in out and "1,234" in out
+    assert "inconclusive" in out and "not measured" in out and "bottleneck" in out
     code, out, _ = _cli(["evolution", "--report", str(path), "--json"], capsys, monkeypatch)
     rows = json.loads(out)["rows"]
     assert code == 0 and [r["arch"] for r in rows] == list(REGISTRY)

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from seqcli.cli.common import Device, Json, Src, TestSet, Tgt
-from seqcli.compare.plan import DEFAULT_BUDGET, Campaign, duration
+from seqcli.cli.common import CORPUS_HELP, DATA, TRAINING, Device, Flag, Json, Src, TestSet, Tgt
+from seqcli.compare.plan import DEFAULTS, Campaign, Plan, duration
+from seqcli.models.catalog import SIZES
+from seqcli.runs.defaults import TrainConfig
 
-DEFAULT_OUT = Path("runs/compare")
+DEFAULT_OUT = DEFAULTS.out
 
 
 def campaign_eta(done: list[float], left_after: int, elapsed: float, fraction: float | None) -> float | None:
@@ -241,7 +244,7 @@ def render_report(report: dict[str, Any]) -> None:
     A terminal too narrow for the whole table gets it in two parts: the measures,
     then BLEU by length, so no number is ever cut.
     """
-    from seqcli.compare.report import caption, chart, table
+    from seqcli.compare.report import caption, chart, curves_chart, table
     from seqcli.views.render import stdout_console
 
     console = stdout_console()
@@ -261,86 +264,162 @@ def render_report(report: dict[str, Any]) -> None:
     if rows:
         console.print()
         console.print(chart(report))
+    if any(e.get("curve") for e in report["architectures"]):
+        console.print()
+        console.print(curves_chart(report))
+    render_verdicts(console, report)
+
+
+VERDICT_STYLES = {"borne out": "green", "not borne out": "red", "inconclusive": "yellow"}
+
+
+def render_verdicts(console: Any, report: dict[str, Any]) -> None:
+    """Each claim of the lecture notes with its evidence and verdict (rules: seqcli/compare/verdicts.py)."""
+    from seqcli.compare.report import verdict_lines
+
+    lines = verdict_lines(report)
+    if not lines:
+        return
+    console.print()
+    console.print("The lecture notes' claims, judged by these numbers", style="bold", markup=False)
+    for verdict, line in lines:
+        console.print(line, style=VERDICT_STYLES.get(verdict, "dim"), markup=False, soft_wrap=True)
 
 
 def compare(
-    runs: Annotated[list[Path] | None, typer.Argument(help="Existing run directories: score them on one test set without training.", show_default=False)] = None,
-    archs: Annotated[str | None, typer.Option("--archs", "-a", help="all (default), or a comma list such as rnn,gru,transformer.")] = None,
-    corpus: Annotated[str | None, typer.Option("--corpus", "-c", help="aurora (default), a TSV file, a Moses directory, or a `data get` name. With RUN_DIRs: score on this corpus's test split instead of the first run's.")] = None,
+    runs: Annotated[list[Path] | None, typer.Argument(metavar="RUN_DIR", show_default=False, help="Score these runs as they are; no training.")] = None,
+    archs: Annotated[str | None, typer.Option("--archs", "-a", metavar="LIST", help="all (default), or e.g. rnn,gru,transformer.")] = None,
+    corpus: Annotated[str | None, typer.Option("--corpus", "-c", metavar="CORPUS", rich_help_panel=DATA, help=CORPUS_HELP)] = None,
     src: Src = None,
     tgt: Tgt = None,
     test_set: TestSet = None,
-    budget: Annotated[str | None, typer.Option("--budget", help=f"Training wall time per architecture, e.g. 90s, 2m (default {duration(DEFAULT_BUDGET)}).")] = None,
-    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Instead of --budget: this many optimizer steps per architecture.")] = None,
-    size: Annotated[str | None, typer.Option(help="tiny | small (default) | base: presets of comparable parameter counts.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed, the same for every architecture (default 1).")] = None,
-    vocab_size: Annotated[int | None, typer.Option(help="Subword vocabulary size per side (default 8000).")] = None,
-    batch_tokens: Annotated[int | None, typer.Option(help="Tokens per batch (default 4096).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where the runs (one directory per architecture), report.json and report.md go.")] = DEFAULT_OUT,
-    resume: Annotated[bool, typer.Option("--resume", help="Keep architectures already trained in --out; finish or train the rest.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Retrain architectures that already have a run in --out.")] = False,
-    device: Device = "auto",
-    png: Annotated[Path | None, typer.Option("--png", help="Also draw the BLEU-by-length chart into this PNG (needs the plot extra).")] = None,
+    total: Annotated[str | None, typer.Option("--total", metavar="DUR", rich_help_panel=TRAINING, help=f"Campaign time per seed, shared out as caps (default {duration(DEFAULTS.total)}).")] = None,
+    budget: Annotated[str | None, typer.Option("--budget", metavar="DUR", rich_help_panel=TRAINING, help="A fixed cap per run instead, e.g. 90s, 2m.")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, metavar="N", rich_help_panel=TRAINING, help="Cap per run: N optimizer steps instead.")] = None,
+    patience: Annotated[int | None, typer.Option("--patience", min=0, metavar="N", rich_help_panel=TRAINING, help=f"Plateau: N evals without gain; 0: to the cap (default {DEFAULTS.patience}).")] = None,
+    eval_every: Annotated[int | None, typer.Option("--eval-every", min=1, metavar="N", rich_help_panel=TRAINING, help=f"Steps between validations (default {DEFAULTS.eval_every}).")] = None,
+    valid_sentences: Annotated[int | None, typer.Option("--valid-sentences", min=1, metavar="N", rich_help_panel=TRAINING, help=f"Sentences per validation (default {DEFAULTS.valid_sentences}).")] = None,
+    seeds: Annotated[int | None, typer.Option("--seeds", min=1, metavar="N", rich_help_panel=TRAINING, help=f"Runs per architecture (default {DEFAULTS.seeds}).")] = None,
+    size: Annotated[str | None, typer.Option(metavar="SIZE", rich_help_panel=TRAINING, help=f"{' | '.join(SIZES)} (default {DEFAULTS.size}).")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=TRAINING, help=f"First seed, the same for all (default {DEFAULTS.seed}).")] = None,
+    vocab_size: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=DATA, help="Vocabulary per side (default: from corpus).")] = None,
+    batch_tokens: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=TRAINING, help=f"Tokens per batch (default {TrainConfig.batch_tokens}).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Where the runs and the report go.")] = DEFAULTS.out,
+    resume: Annotated[bool, typer.Option("--resume", metavar=Flag, help="Keep the runs in --out; train the rest.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar=Flag, help="Retrain the runs already in --out.")] = False,
+    device: Device = DEFAULTS.device,
+    png: Annotated[Path | None, typer.Option("--png", metavar="FILE", help="Also draw BLEU by length into a PNG.")] = None,
+    curves_png: Annotated[Path | None, typer.Option("--curves-png", metavar="FILE", help="Also draw the learning curves into a PNG.")] = None,
     json_out: Json = False,
 ) -> None:
-    """Train every architecture with the same budget and print the evolution table, measured.
+    """Train all architectures alike; print the evolution, measured.
 
-    Each architecture gets the same training budget, seed, corpus and size preset;
-    each is scored on the test split (greedy): BLEU, chrF, BLEU by source length,
-    decoding speed. With RUN_DIRs, those runs are scored without training.
+    Each trains with the same seeds, corpus and size until its validation BLEU
+    stops improving (--patience) or it reaches its cap (a share of --total, or
+    --budget, or --steps), and is scored on the test split (greedy): BLEU, chrF, BLEU by source length,
+    decoding speed. The learning curves and the lecture notes' claims, each with
+    its evidence and verdict, follow the table; with --seeds N, means ± sd. With
+    RUN_DIRs, those runs are scored as they are (on --corpus's test split when
+    given). PNGs need the plot extra.
+
+    Examples:
+      seqcli compare --archs rnn,gru,bahdanau --budget 2m
+      seqcli compare runs/a runs/b --corpus aurora
     """
-    from seqcli.compare.campaign import compare_runs, parse_archs, run_campaign
-    from seqcli.compare.plan import Plan
+    options = dict(locals())  # every option by name: the first statement, so nothing else is in it
+    from seqcli.compare.campaign import compare_runs, run_campaign
     from seqcli.core.errors import SeqcliError
-    from seqcli.runs.config import parse_duration
-    from seqcli.views.render import note
 
     if budget and steps:
         raise SeqcliError("give --budget or --steps, not both")
     progress = campaign_reporter()
     if runs:
-        training = {"--archs": archs, "--budget": budget, "--steps": steps, "--size": size, "--seed": seed,
-                    "--vocab-size": vocab_size, "--batch-tokens": batch_tokens, "--src": src, "--tgt": tgt,
-                    "--test-set": test_set, "--resume": resume or None, "--force": force or None}
-        given = [k for k, v in training.items() if v is not None]
-        if given:
-            raise SeqcliError(f"{', '.join(given)} apply when training; RUN_DIRs are scored as they are")
-
-        def work() -> dict[str, Any]:
-            return compare_runs(runs or [], out, corpus, device, report=progress)
+        _refuse_training_options(options)
+        work = partial(compare_runs, runs, out, corpus, device, report=progress)
     else:
-        flags = {k: v for k, v in {"src": src, "tgt": tgt, "test_set": test_set, "vocab_size": vocab_size,
-                                   "batch_tokens": batch_tokens}.items() if v is not None}
-        plan = Plan(archs=parse_archs(archs), out=out, corpus=corpus or "aurora", size=size or "small",
-                    budget=parse_duration(budget) if budget else DEFAULT_BUDGET, steps=steps,
-                    seed=1 if seed is None else seed, device=device, train_flags=flags)
-
-        def work() -> dict[str, Any]:
-            return run_campaign(plan, resume=resume, force=force, report=progress)
+        work = partial(run_campaign, _plan(options), resume=resume, force=force, report=progress)
     try:
         report = work()
     finally:
         progress.end()  # also after an error or Ctrl-C, so the terminal gets its cursor back
-    if png:
-        from seqcli.compare.report import chart
-        from seqcli.views.chart import save_png
+    _show(report, out, png, curves_png, json_out)
 
-        save_png(chart(report), png)
+
+# The options that only training uses (an option given is not None, or a flag set).
+_TRAINING_ONLY = {"--archs": "archs", "--total": "total", "--budget": "budget", "--steps": "steps",
+                  "--patience": "patience",
+                  "--eval-every": "eval_every", "--valid-sentences": "valid_sentences", "--seeds": "seeds",
+                  "--size": "size", "--seed": "seed", "--vocab-size": "vocab_size", "--batch-tokens": "batch_tokens",
+                  "--src": "src", "--tgt": "tgt", "--test-set": "test_set", "--resume": "resume", "--force": "force"}
+
+
+def _refuse_training_options(o: dict[str, Any]) -> None:
+    """RUN_DIRs are scored as they are: an option that only training uses is an error."""
+    from seqcli.core.errors import SeqcliError
+
+    given = [flag for flag, name in _TRAINING_ONLY.items() if o[name] is not None and o[name] is not False]
+    if given:
+        raise SeqcliError(f"{', '.join(given)} apply when training; RUN_DIRs are scored as they are")
+
+
+def _plan(o: dict[str, Any]) -> Plan:
+    """The campaign the options ask for; what they leave out keeps the Plan's default."""
+    from seqcli.compare.campaign import parse_archs
+    from seqcli.runs.config import parse_duration
+
+    flags = {k: o[k] for k in ("src", "tgt", "test_set", "vocab_size", "batch_tokens") if o[k] is not None}
+    given = {k: o[k] for k in ("patience", "eval_every", "valid_sentences", "seeds", "seed", "size", "corpus")
+             if o[k] is not None}
+    # A --budget alone is a fixed cap per run; the campaign-wide --total applies unless it is given.
+    total = parse_duration(o["total"]) if o["total"] else None if o["budget"] else DEFAULTS.total
+    return Plan(archs=parse_archs(o["archs"]), out=o["out"], total=total,
+                budget=parse_duration(o["budget"]) if o["budget"] else DEFAULTS.budget,
+                steps=o["steps"], device=o["device"], train_flags=flags, **given)
+
+
+def _show(report: dict[str, Any], out: Path, png: Path | None, curves_png: Path | None, json_out: bool) -> None:
+    """The report on stdout (JSON, or tables and charts) and where its files are; 130 if interrupted."""
+    from seqcli.views.render import note
+
+    charts = save_charts(report, png, curves_png)
     if json_out:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         render_report(report)
-    note(f"report: {out / 'report.json'}, {out / 'report.md'}" + (f", chart: {png}" if png else ""))
+    note(f"report: {out / 'report.json'}, {out / 'report.md'}" + "".join(f", {c}" for c in charts))
     if not report.get("complete", True):
         note(f"interrupted; go on with: seqcli compare --resume --out {out} (and the same options)")
         raise typer.Exit(130)
 
 
+def save_charts(report: dict[str, Any], png: Path | None, curves_png: Path | None) -> list[str]:
+    """Draw the asked-for PNG charts (plot extra); say what was written."""
+    from seqcli.compare.report import chart, curves_chart
+    from seqcli.views.chart import save_png
+
+    written = []
+    if png:
+        save_png(chart(report), png)
+        written.append(f"chart: {png}")
+    if curves_png:
+        save_png(curves_chart(report), curves_png)
+        written.append(f"learning curves: {curves_png}")
+    return written
+
+
 def evolution(
-    report: Annotated[Path | None, typer.Option("--report", "-r", help=f"A compare report (default {DEFAULT_OUT / 'report.json'}, when it exists).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", "-r", metavar="FILE", help=f"A compare report (default {DEFAULT_OUT / 'report.json'}).")] = None,
     json_out: Json = False,
 ) -> None:
-    """Print the evolution table from the registry, beside what `seqcli compare` measured."""
+    """Print the evolution table: history beside what compare measured.
+
+    The history comes from the registry; the numbers from a compare report, when
+    there is one.
+
+    Examples:
+      seqcli evolution
+      seqcli evolution --report runs/compare-gpu/report.json --json
+    """
     from rich.table import Table
 
     from seqcli.compare.report import REPORT_JSON, evolution_rows, load_report
@@ -361,8 +440,11 @@ def evolution(
     numbers = ("BLEU", f"BLEU\n{longest}", "train\ntok/s") if measured else ()
     for col in numbers:
         t.add_column(col, justify="right")
+    if measured:
+        t.add_column("claim\njudged", min_width=12)
     for r in rows:
-        measures = (_cell(r["bleu"], ".2f"), _cell(r["bleu_longest"], ".2f"), _cell(r["tokens_per_s"], ",.0f"))
+        measures = (_cell(r["bleu"], ".2f"), _cell(r["bleu_longest"], ".2f"), _cell(r["tokens_per_s"], ",.0f"),
+                    _verdict_cell(r))
         t.add_row(f"{r['stage']}\n{r['arch']}, {r['year']}", r["features"], r["challenge"], r["next_fix"],
                   *(measures if measured else ()))
     print_wide(stdout_console(), t)
@@ -374,10 +456,21 @@ def _cell(value: float | None, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
+def _verdict_cell(row: dict[str, Any]) -> Any:
+    """The claim about this row's architecture and its verdict, coloured by the verdict."""
+    from rich.text import Text
+
+    if not row.get("verdict"):
+        return ""
+    return Text.assemble((row["verdict"], VERDICT_STYLES.get(row["verdict"], "dim")), "\n", (row["claim_key"], "dim"))
+
+
 def _evolution_caption(report: dict[str, Any] | None, path: Path, longest: str | None) -> str:
     from seqcli.compare.report import caption
 
     if report is None:
         return "History from the registry (seqcli/models/registry.py); no measurements yet."
     return (f"History from the registry; numbers from {path}: " + caption(report)
-            + (f"; longest length bucket: {longest} words" if longest else ""))
+            + (f"; longest length bucket: {longest} words" if longest else "")
+            + "; claim judged: the lecture notes' claim about the row's architecture, judged by those numbers "
+              "(`seqcli compare` prints each with its evidence; rules in seqcli/compare/verdicts.py)")
