@@ -83,7 +83,7 @@ FLIPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "bidirectional": (_with("birnn", bleu=25.0), _with("birnn", bleu=30.5)),
     "bottleneck": (_with("gru", long=38.0), _with("gru", long=35.0)),
     "attention-long": (_with("bahdanau", long=40.0), _with("bahdanau", long=50.0)),
-    "additive-multiplicative": (_with("luong", bleu=55.0), _with("luong", bleu=60.5)),
+    "multiplicative": (_with("luong", bleu=55.0), _with("luong", bleu=60.5)),
     "transformer-best": (_with("transformer", bleu=50.0), _with("transformer", bleu=64.5)),
 }
 
@@ -111,8 +111,8 @@ def test_the_transformer_is_timed_to_a_common_target() -> None:
 def test_missing_architectures_are_not_measured_and_nothing_learned_is_inconclusive() -> None:
     partial = {a: v for a, v in STORY.items() if a in ("gru", "bahdanau", "transformer")}
     judged = {v["claim"]: v for v in verdicts(_report(partial))}
-    assert judged["additive-multiplicative"]["verdict"] == NOT_MEASURED
-    assert judged["additive-multiplicative"]["evidence"] == "needs luong"
+    assert judged["multiplicative"]["verdict"] == NOT_MEASURED
+    assert judged["multiplicative"]["evidence"] == "needs luong"
     assert judged["bottleneck"]["verdict"] == BORNE_OUT and judged["transformer-best"]["verdict"] == BORNE_OUT
     assert verdicts(_report({"transformer": STORY["transformer"]}))[-1]["verdict"] == NOT_MEASURED
     blank = _verdict(_report(_with("gru", short=4.15, long=6.12)), "bottleneck")  # "keeps 147%" of nothing

@@ -256,7 +256,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("bottleneck", "The fixed context vector is a bottleneck on long sentences", (FIXED_CONTEXT, ADDITIVE),
           bottleneck),
     Claim("attention-long", "Attention keeps translation quality on long sentences", (ADDITIVE,), attention_long),
-    Claim("additive-multiplicative", "Multiplicative attention (Luong) is cheaper than additive (Bahdanau) "
+    Claim("multiplicative", "Multiplicative attention (Luong) is cheaper than additive (Bahdanau) "
           "and scores higher", (MULTIPLICATIVE, ADDITIVE), additive_multiplicative),
     Claim("transformer-best", "The Transformer trains faster and scores best", (SELF_ATTENTION,), transformer_best),
 )
