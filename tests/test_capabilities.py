@@ -60,16 +60,9 @@ def _leaks(tree: ast.AST) -> list[str]:
     return found
 
 
-# Leaks known and not yet moved into models/ (each names its way out); they xfail until fixed.
-KNOWN: dict[str, str] = {}
-
-
 def outside_models() -> list[object]:
     paths = sorted(p for p in PACKAGE.rglob("*.py") if "models" not in p.relative_to(PACKAGE).parts)
-    return [pytest.param(p, id=str(p.relative_to(PACKAGE)),
-                         marks=[pytest.mark.xfail(reason=KNOWN[str(p.relative_to(PACKAGE))], strict=False)]
-                         if str(p.relative_to(PACKAGE)) in KNOWN else [])
-            for p in paths]
+    return [pytest.param(p, id=str(p.relative_to(PACKAGE))) for p in paths]
 
 
 @pytest.mark.parametrize("path", outside_models())

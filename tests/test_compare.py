@@ -22,7 +22,7 @@ import seqcli.compare.campaign as campaign_module
 import seqcli.compare.report as report_module
 import seqcli.training.loop
 from seqcli.cli.app import main
-from seqcli.cli.compare import campaign_eta
+from seqcli.cli.campaign_progress import campaign_eta
 from seqcli.compare.campaign import compare_runs, parse_archs, run_campaign
 from seqcli.compare.plan import DEFAULTS, MIN_SHARE, Campaign, Plan, duration
 from seqcli.compare.report import (
@@ -506,7 +506,7 @@ def test_png_needs_the_plot_extra(tmp_path: Path) -> None:
 
 def test_plain_progress_names_the_architecture_its_progress_and_the_rest(capsys: pytest.CaptureFixture[str],
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from seqcli.cli.compare import PlainCampaign
+    from seqcli.cli.campaign_progress import PlainCampaign
 
     monkeypatch.setenv("NO_COLOR", "1")
     p = PlainCampaign(every=0.0)
