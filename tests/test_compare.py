@@ -24,7 +24,7 @@ import seqcli.training.loop
 from seqcli.cli.app import main
 from seqcli.cli.campaign_progress import campaign_eta
 from seqcli.compare.campaign import compare_runs, parse_archs, run_campaign
-from seqcli.compare.plan import DEFAULTS, MIN_SHARE, Campaign, Plan, duration
+from seqcli.compare.plan import DEFAULTS, FINISH, MIN_SHARE, Campaign, Plan, duration
 from seqcli.compare.report import (
     REPORT_JSON,
     REPORT_MD,
@@ -277,10 +277,10 @@ def test_length_groups_partition_sentences_by_length(lengths: list[int], minimum
 
 def test_the_campaign_time_is_shared_out_among_the_runs_left() -> None:
     plan = Plan(archs=["a", "b", "c"], total=300.0)
-    assert plan.share(3, 0.0, 20.0) == pytest.approx(80.0)  # 300 / 3 - 20
-    assert plan.share(2, 60.0, 20.0) == pytest.approx(100.0)  # the first plateaued early: more for the rest
+    assert plan.share(3, 0.0, 20.0) == pytest.approx((300 - FINISH) / 3 - 20)
+    assert plan.share(2, 60.0, 20.0) == pytest.approx((300 - FINISH - 60) / 2 - 20)  # the first plateaued early: more for the rest
     assert plan.share(1, 299.0, 20.0) == MIN_SHARE
-    assert Plan(total=300.0, seeds=2).share(6, 0.0, 0.0) == pytest.approx(100.0)  # the total is per seed
+    assert Plan(total=300.0, seeds=2).share(6, 0.0, 0.0) == pytest.approx((600 - FINISH) / 6)  # the total is per seed
     assert Plan(total=300.0, budget=50.0).share(3, 0.0, 20.0) == 50.0  # a budget caps the share
     assert Plan(total=None, budget=50.0).share(3, 0.0, 20.0) == 50.0 and Plan(steps=10).share(3, 0.0, 0.0) is None
     assert Plan().flags("gru", cap=42.0)["time_budget"] == 42.0 and Plan(steps=10).flags("gru", cap=42.0)["time_budget"] is None

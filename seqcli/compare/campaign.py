@@ -146,7 +146,7 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
     for i, ((name, seed), label) in enumerate(zip(runs, labels, strict=True)):
         t0 = time.monotonic()
         report.arch_start(label)
-        overhead = sum(overheads) / len(overheads) if overheads else OVERHEAD
+        overhead = max(overheads) if overheads else OVERHEAD  # the next may cost as much as the costliest
         cap = plan.share(len(runs) - i, t0 - t_start, overhead)
         entry, reused = _one(plan, name, seed, cap, corpus, earlier.get(plan.run_dir(name, seed).name), resume,
                              force, report)
