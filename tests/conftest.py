@@ -58,3 +58,35 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"needs the shared corpora at {SHARED} (absent here)")
     return SHARED
+
+
+class WordPairs:
+    """Word-for-word English→Finnish pairs of any length, and Moses directories of them.
+
+    Shared by the tests that need test sentences in chosen length buckets (compare,
+    evaluate); conftest functions cannot be imported under importlib mode, so the
+    `word_pairs` fixture hands this class out.
+    """
+
+    WORDS = "tourists visit finland to watch northern lights the cat sees a dog in snow".split()
+    FI = "turistit vierailevat suomessa katsomassa revontulia kissa näkee koiran lumessa ja on se hyvä talo".split()
+
+    @classmethod
+    def pair(cls, n: int, shift: int) -> tuple[str, str]:
+        """n words starting at a shift, and their word-by-word translation."""
+        src = [cls.WORDS[(i * 7 + shift) % len(cls.WORDS)] for i in range(n)]
+        return " ".join(src), " ".join(cls.FI[cls.WORDS.index(w)] for w in src)
+
+    @staticmethod
+    def moses(root: Path, splits: dict[str, list[tuple[str, str]]]) -> Path:
+        """Write each split as <split>.en / <split>.fi into root."""
+        for name, pairs in splits.items():
+            (root / f"{name}.en").write_text("".join(s + "\n" for s, _ in pairs), encoding="utf-8")
+            (root / f"{name}.fi").write_text("".join(t + "\n" for _, t in pairs), encoding="utf-8")
+        return root
+
+
+@pytest.fixture(scope="session")
+def word_pairs() -> type[WordPairs]:
+    """The WordPairs helper (see its docstring)."""
+    return WordPairs

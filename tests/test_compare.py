@@ -41,25 +41,15 @@ from seqcli.runs.directory import load_run
 from seqcli.views.chart import ASCII_SHARED, DOT, MARKERS, SHARED, LineChart, nice_top
 
 ARCHS = ["ann", "bahdanau", "transformer"]  # one per family the campaign must not tell apart
-WORDS = "tourists visit finland to watch northern lights the cat sees a dog in snow".split()
-FI = "turistit vierailevat suomessa katsomassa revontulia kissa näkee koiran lumessa ja on se hyvä talo".split()
-
-
-def _pair(n: int, shift: int) -> tuple[str, str]:
-    src = [WORDS[(i * 7 + shift) % len(WORDS)] for i in range(n)]
-    return " ".join(src), " ".join(FI[WORDS.index(w)] for w in src)
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def corpus(tmp_path_factory: pytest.TempPathFactory, word_pairs: Any) -> Path:
     """A Moses-style directory whose test split fills two length buckets (1-10: 13, 11-20: 11 sentences)."""
-    root = tmp_path_factory.mktemp("micro")
-    splits = {"train": [_pair(1 + i % 12, i) for i in range(40)], "valid": [_pair(2 + i, i) for i in range(3)],
-              "test": [_pair(1 + (i * 7) % 20, i) for i in range(24)]}
-    for name, pairs in splits.items():
-        (root / f"{name}.en").write_text("".join(s + "\n" for s, _ in pairs), encoding="utf-8")
-        (root / f"{name}.fi").write_text("".join(t + "\n" for _, t in pairs), encoding="utf-8")
-    return root
+    pair = word_pairs.pair
+    return word_pairs.moses(tmp_path_factory.mktemp("micro"), {
+        "train": [pair(1 + i % 12, i) for i in range(40)], "valid": [pair(2 + i, i) for i in range(3)],
+        "test": [pair(1 + (i * 7) % 20, i) for i in range(24)]})
 
 
 class Recorder(Campaign):

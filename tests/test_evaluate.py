@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,27 +23,17 @@ from seqcli.inference.metrics import MIN_BUCKET, bleu, chrf, ter
 from seqcli.runs.directory import load_run
 from seqcli.training.loop import TrainResult, train
 
-WORDS = "tourists visit finland to watch northern lights the cat sees a dog in snow".split()
-FI = "turistit vierailevat suomessa katsomassa revontulia kissa näkee koiran lumessa ja on se hyvä talo".split()
 # Test sentences per length bucket: 1-10 and 11-20 stand alone, 21-30 is merged into 11-20.
 TEST_LENGTHS = [3 + i % 8 for i in range(12)] + [11 + i % 10 for i in range(11)] + [23, 25, 28]
 
 
-def _pair(n: int, shift: int) -> tuple[str, str]:
-    src = [WORDS[(i * 7 + shift) % len(WORDS)] for i in range(n)]
-    return " ".join(src), " ".join(FI[WORDS.index(w)] for w in src)
-
-
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def corpus(tmp_path_factory: pytest.TempPathFactory, word_pairs: Any) -> Path:
     """A Moses-style directory (train, valid, test) with test sentences of 3 to 28 words."""
-    root = tmp_path_factory.mktemp("lengths")
-    splits = {"train": [_pair(1 + i % 14, i) for i in range(60)], "valid": [_pair(2 + i, i) for i in range(4)],
-              "test": [_pair(n, i) for i, n in enumerate(TEST_LENGTHS)]}
-    for name, pairs in splits.items():
-        (root / f"{name}.en").write_text("".join(s + "\n" for s, _ in pairs), encoding="utf-8")
-        (root / f"{name}.fi").write_text("".join(t + "\n" for _, t in pairs), encoding="utf-8")
-    return root
+    pair = word_pairs.pair
+    return word_pairs.moses(tmp_path_factory.mktemp("lengths"), {
+        "train": [pair(1 + i % 14, i) for i in range(60)], "valid": [pair(2 + i, i) for i in range(4)],
+        "test": [pair(n, i) for i, n in enumerate(TEST_LENGTHS)]})
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +69,9 @@ def test_evaluate_a_run_directory_as_the_loaded_run(trained: TrainResult, corpus
     assert by_path.by_length == () == by_run.by_length
 
 
-def test_evaluate_a_translator_function() -> None:
+def test_evaluate_a_translator_function(word_pairs: Any) -> None:
     """Any function from sources to hypotheses is scored alike (a benchmark's reference model)."""
-    pairs = [_pair(n, i) for i, n in enumerate(TEST_LENGTHS)]
+    pairs = [word_pairs.pair(n, i) for i, n in enumerate(TEST_LENGTHS)]
     lookup = dict(pairs)
     result = evaluate(lambda lines: [lookup[s] for s in lines], pairs, beam=5, with_ter=True)
     assert result.bleu.score == pytest.approx(100) and result.chrf.score == pytest.approx(100)
