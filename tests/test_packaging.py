@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from seqcli.data.aurora.shipped import shipped_dir
 from seqcli.data.corpus import load_corpus
+from seqcli.data.shipped import shipped_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLITS = [f"{split}.{lang}" for split in ("train", "valid", "test") for lang in ("en", "fi")]

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqcli.core.errors import SeqcliError, unknown
-from seqcli.data.aurora.shipped import shipped_dir
+from seqcli.data.shipped import shipped_dir
 from seqcli.data.sources import SOURCES, corpus_dir, fetched_names
 
 Pair = tuple[str, str]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from seqcli.data.aurora.generate import BUCKETS, SEED, bucket_name, write_corpus
-from seqcli.data.aurora.shipped import shipped_dir
+from seqcli.data.shipped import shipped_dir
 
 
 def format_stats(stats: dict[str, dict[str, Any]]) -> str:
