@@ -321,7 +321,7 @@ def test_train_resume_fine_tunes_the_imported_weights(marian: Path, tmp_path: Pa
     after = load_file(str(run / MODEL))
     moved = max((after[k] - before[k]).abs().max().item() for k in before)
     assert 0 < moved < 0.01  # three small steps from the imported weights, not from a fresh init
-    assert json.loads((run / "config.json").read_text())["train"]["schedule"] == "constant"
+    assert json.loads((run / "config.json").read_text())["train"]["schedule"] == "warmup_constant"
 
 
 # ---- bad input: one line, nothing at --out -------------------------------------------

@@ -113,7 +113,10 @@ def test_learning_rate_schedules() -> None:
     peak = learning_rate(400, "noam", 2.0, 400, 256)
     assert learning_rate(200, "noam", 2.0, 400, 256) < peak
     assert learning_rate(1600, "noam", 2.0, 400, 256) == pytest.approx(peak / 2)
-    assert learning_rate(50, "constant", 1e-3, 100, 0) == pytest.approx(5e-4)
+    assert learning_rate(50, "warmup_constant", 1e-3, 100, 0) == pytest.approx(5e-4)
+    assert learning_rate(500, "warmup_constant", 1e-3, 100, 0) == pytest.approx(1e-3)
+    # constant is constant: --lr from the first step, whatever warmup says.
+    assert [learning_rate(k, "constant", 1e-3, 100, 0) for k in (1, 50, 5000)] == [1e-3] * 3
     assert learning_rate(400, "inverse_sqrt", 1e-3, 100, 0) == pytest.approx(5e-4)
 
 

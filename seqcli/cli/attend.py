@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from seqcli.cli.common import VIEW, Device, Flag, Json, ModelRun
+from seqcli.cli.common import VIEW, Device, Flag, Json, ModelRun, Precision
 
 
 def attend(
@@ -27,6 +27,7 @@ def attend(
     svg: Annotated[Path | None, typer.Option("--svg", metavar="FILE", help="Also draw it into an SVG (plot extra).")] = None,
     explain: Annotated[str | None, typer.Option("--explain", metavar="KIND", help="simplified | self | causal | multihead.")] = None,
     device: Device = "auto",
+    precision: Precision = "auto",
 ) -> None:
     """Show where a model looked while translating a sentence.
 
@@ -53,7 +54,7 @@ def attend(
     from seqcli.views.render import note
 
     all_heads = _all_heads(heads)
-    run = load_run(model, device=resolve_device(device))
+    run = load_run(model, device=resolve_device(device), precision=precision)
     if model is None:
         note(f"using {run.path}")
     att = compute(run, text, beam=beam)

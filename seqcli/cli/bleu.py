@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli.common import RUN, Flag, device_option
+from seqcli.cli.common import RUN, Flag, device_option, precision_option
 
 
 def bleu(
@@ -20,6 +20,7 @@ def bleu(
     tgt_lang: Annotated[str | None, typer.Option("--tgt-lang", metavar="LANG", rich_help_panel=RUN, help="Target language of a Moses --corpus.")] = None,
     beam: Annotated[int, typer.Option(min=1, metavar="N", rich_help_panel=RUN, help="Beam size of the translation.")] = 1,
     device: Annotated[str, device_option(RUN)] = "auto",
+    precision: Annotated[str, precision_option(RUN)] = "auto",
     ter: Annotated[bool, typer.Option("--ter", metavar=Flag, help="Also report TER.")] = False,
     by_length: Annotated[bool, typer.Option("--by-length", metavar=Flag, help="BLEU per source length (--sources, or --model).")] = False,
     sources: Annotated[Path | None, typer.Option("--sources", metavar="FILE", help="The source sentences, for --by-length.")] = None,
@@ -45,7 +46,7 @@ def bleu(
     if model is not None:
         if files:
             raise SeqcliError("give either HYP REF files or --model, not both")
-        report = evaluate_run(model, corpus, split, src_lang, tgt_lang, beam, ter, device, on_note=note)
+        report = evaluate_run(model, corpus, split, src_lang, tgt_lang, beam, ter, device, precision, on_note=note)
     else:
         if not files or len(files) < 2:
             raise SeqcliError("usage: seqcli bleu HYP REF [REF...]  (or seqcli bleu --model RUN)")

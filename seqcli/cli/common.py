@@ -32,7 +32,14 @@ def device_option(panel: str | None = None) -> Any:
     return typer.Option("--device", metavar="DEV", help="cpu, cuda, mps, or auto (CUDA, MPS, CPU).", rich_help_panel=panel)
 
 
+def precision_option(panel: str | None = None) -> Any:
+    """The --precision option, in the given --help panel."""
+    return typer.Option("--precision", metavar="auto|fp32|bf16", rich_help_panel=panel,
+                        help="bf16 autocast, or fp32; auto: bf16 where the CPU/GPU has it natively.")
+
+
 Device = Annotated[str, device_option()]
+Precision = Annotated[str, precision_option()]
 ModelRun = Annotated[str | None, typer.Option("--model", "-m", metavar="RUN", help="Run directory (default: the newest in ./runs).")]
 Json = Annotated[bool, typer.Option("--json", metavar=Flag, help="Machine-readable JSON on stdout.")]
 

@@ -16,7 +16,18 @@ from typing import Annotated, Any
 import typer
 
 from seqcli.cli.campaign_progress import campaign_reporter
-from seqcli.cli.common import CORPUS_HELP, DATA, TRAINING, Device, Flag, Json, Src, TestSet, Tgt
+from seqcli.cli.common import (
+    CORPUS_HELP,
+    DATA,
+    TRAINING,
+    Device,
+    Flag,
+    Json,
+    Precision,
+    Src,
+    TestSet,
+    Tgt,
+)
 from seqcli.compare.plan import DEFAULTS, Plan, duration
 from seqcli.models.catalog import SIZES
 from seqcli.runs.defaults import TrainConfig
@@ -134,6 +145,7 @@ def compare(
     resume: Annotated[bool, typer.Option("--resume", metavar=Flag, help="Keep the runs in --out; train the rest.")] = False,
     force: Annotated[bool, typer.Option("--force", metavar=Flag, help="Retrain the runs already in --out.")] = False,
     device: Device = DEFAULTS.device,
+    precision: Precision = DEFAULTS.precision,
     png: Annotated[Path | None, typer.Option("--png", metavar="FILE", help="Also draw BLEU by length into a PNG.")] = None,
     curves_png: Annotated[Path | None, typer.Option("--curves-png", metavar="FILE", help="Also draw the learning curves into a PNG.")] = None,
     json_out: Json = False,
@@ -161,7 +173,7 @@ def compare(
     progress = campaign_reporter()
     if runs:
         _refuse_training_options(options)
-        work = partial(compare_runs, runs, out, corpus, device, report=progress)
+        work = partial(compare_runs, runs, out, corpus, device, report=progress, precision=precision)
     else:
         work = partial(run_campaign, _plan(options), resume=resume, force=force, report=progress)
     try:
@@ -200,7 +212,7 @@ def _plan(o: dict[str, Any]) -> Plan:
     total = parse_duration(o["total"]) if o["total"] else None if o["budget"] else DEFAULTS.total
     return Plan(archs=parse_archs(o["archs"]), out=o["out"], total=total,
                 budget=parse_duration(o["budget"]) if o["budget"] else DEFAULTS.budget,
-                steps=o["steps"], device=o["device"], train_flags=flags, **given)
+                steps=o["steps"], device=o["device"], precision=o["precision"], train_flags=flags, **given)
 
 
 def _show(report: dict[str, Any], out: Path, png: Path | None, curves_png: Path | None, json_out: bool) -> None:

@@ -17,6 +17,7 @@ from seqcli.cli.common import (
     OPTIMISATION,
     Device,
     Flag,
+    Precision,
     Src,
     TestSet,
     Tgt,
@@ -54,6 +55,7 @@ def train(
     schedule: Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=OPTIMISATION, help=f"{'|'.join(SCHEDULES)} (default: preset).")] = None,
     warmup: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=OPTIMISATION, help="Warmup steps (default: preset).")] = None,
     batch_tokens: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=OPTIMISATION, help=f"Tokens per batch, padding too (default {T.batch_tokens}).")] = None,
+    batch_sents: Annotated[int | None, typer.Option("--batch-sents", metavar="N", rich_help_panel=OPTIMISATION, help="N sentences per batch instead of a token budget.")] = None,
     accumulate: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=OPTIMISATION, help=f"Batches per optimizer step (default {T.accumulate}).")] = None,
     label_smoothing: Annotated[float | None, typer.Option(metavar="EPS", rich_help_panel=OPTIMISATION, help=f"Label smoothing ε (default {T.label_smoothing}).")] = None,
     clip: Annotated[float | None, typer.Option(metavar="X", rich_help_panel=OPTIMISATION, help=f"Gradient norm clip, 0 = off (default {T.clip}).")] = None,
@@ -63,6 +65,7 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", metavar=Flag, help="Continue the run in --out.")] = False,
     force: Annotated[bool, typer.Option("--force", metavar=Flag, help="Replace the run in --out.")] = False,
     device: Device = T.device,
+    precision: Precision = T.precision,
     save_every: Annotated[int | None, typer.Option(metavar="N", rich_help_panel=CHECKPOINTS, help="Checkpoint every N steps (default: each minute).")] = None,
     reset_optimizer: Annotated[bool, typer.Option("--reset-optimizer", metavar=Flag, rich_help_panel=CHECKPOINTS, help="With --resume: a fresh optimizer.")] = False,
     nproc: Annotated[int | None, typer.Option("--nproc", metavar="N", rich_help_panel=CHECKPOINTS, help="Train with N processes (torchrun, DDP).")] = None,
@@ -95,8 +98,8 @@ def train(
 # The TrainConfig fields `train` sets, in the order a resume lists what the flags changed; each
 # comes from the option of the same name unless _settings converts it.
 _FLAGS = ("arch", "corpus", "src", "tgt", "test_set", "out", "steps", "epochs", "time_budget", "batch_tokens",
-          "accumulate", "compile", "lr", "schedule", "warmup", "label_smoothing", "clip", "dropout", "size", "seed",
-          "device", "save_every", "eval_every", "patience", "tokenizer", "vocab_size", "joint_vocab", "model")
+          "batch_sents", "accumulate", "compile", "lr", "schedule", "warmup", "label_smoothing", "clip", "dropout", "size", "seed",
+          "device", "precision", "save_every", "eval_every", "patience", "tokenizer", "vocab_size", "joint_vocab", "model")
 
 
 def _settings(o: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -108,6 +111,7 @@ def _settings(o: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     compiled = either(o["compile_"], o["no_compile"], "--compile", "--no-compile")
     converted = {"time_budget": parse_duration(o["time_budget"]) if o["time_budget"] else None,
                  "compile": compiled, "device": None if o["device"] == "auto" else o["device"],
+                 "precision": None if o["precision"] == "auto" else o["precision"],
                  "joint_vocab": joint, "model": model or None}
     flags = {name: converted[name] if name in converted else o[name] for name in _FLAGS}
     return flags, load_toml(o["config"]) if o["config"] else {}
@@ -129,7 +133,8 @@ def _summary(r: TrainResult) -> None:
     """What training reached: steps, speed, validation and test scores."""
     from seqcli.views.render import note
 
-    note(f"done: {r.step} steps in {r.elapsed:.0f}s ({r.stopped}), {r.tokens_per_s:,.0f} tokens/s → {r.run_dir}")
+    note(f"done: {r.step} steps in {r.elapsed:.0f}s ({r.stopped}), {r.tokens_per_s:,.0f} target tokens/s "
+         f"({r.precision}) → {r.run_dir}")
     if r.valid:
         v = r.valid
         note(f"validation: loss {v['loss']:.3f}, perplexity {v['ppl']:.2f}, greedy BLEU {v['bleu']:.2f}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from seqcli.cli.common import DECODING, Device, Flag, ModelRun
+from seqcli.cli.common import DECODING, Device, Flag, ModelRun, Precision
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -29,6 +29,7 @@ def translate(
     max_len: Annotated[int | None, typer.Option("--max-len", min=1, metavar="N", rich_help_panel=DECODING, help="Longest output (default: 2 × source + 10).")] = None,
     json_out: Annotated[bool, typer.Option("--json", metavar=Flag, help="A JSON object per line: tokens, score, attention.")] = False,
     device: Device = "auto",
+    precision: Precision = "auto",
 ) -> None:
     """Translate sentences with a trained run, one line out per line in.
 
@@ -47,7 +48,7 @@ def translate(
 
     if n_best > beam:
         raise SeqcliError(f"--n-best {n_best} needs --beam of at least {n_best}")
-    run = load_run(model, device=resolve_device(device))
+    run = load_run(model, device=resolve_device(device), precision=precision)
     if model is None:
         note(f"using {run.path}")
     options = dict(beam=beam, alpha=alpha, n_best=n_best, max_len=max_len)

@@ -29,7 +29,7 @@ from seqcli.compare.report import (
     write_report,
 )
 from seqcli.compare.seeds import aggregate
-from seqcli.core.device import resolve_device
+from seqcli.core.device import resolve_device, resolve_precision
 from seqcli.core.errors import SeqcliError
 from seqcli.data.corpus import load_corpus
 from seqcli.inference.evaluate import evaluate
@@ -67,12 +67,13 @@ def finished(run_dir: Path) -> bool:
     return bool(_last(read_metrics(run_dir), "summary"))
 
 
-def run_entry(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str = "auto") -> dict[str, Any]:
+def run_entry(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str = "auto",
+              precision: str = "auto") -> dict[str, Any]:
     """Measure one run: size, training speed and scores, test BLEU/chrF by length, decoding speed."""
 
     if not pairs:
         raise SeqcliError(f"the test split of {run_dir}'s corpus is empty; nothing to score")
-    run = load_run(run_dir, device=resolve_device(device))
+    run = load_run(run_dir, device=resolve_device(device), precision=precision)
     records = read_metrics(run_dir)
     summary, valid = _last(records, "summary"), _last(records, "valid")
     scored = evaluate(run, pairs)  # greedy, BLEU by length with the one bucketer
@@ -86,7 +87,7 @@ def run_entry(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str 
         "steps": summary.get("step", valid.get("step")), "stopped": summary.get("stopped"),
         "plateaued": summary.get("stopped") == PLATEAU, "cap_seconds": run.train_config.time_budget,
         "cap_steps": run.train_config.steps,
-        "train_seconds": summary.get("elapsed"), "tokens_per_s": summary.get("tok_s"),
+        "train_seconds": summary.get("elapsed"), "tokens_per_s": summary.get("tgt_tok_s", summary.get("tok_s")),
         "valid_ppl": (summary.get("valid") or valid).get("ppl"),
         "best_valid_bleu": max((p.bleu for p in curve), default=None),
         "time_to_90": None if t90 is None else round(t90, 1),
@@ -135,7 +136,8 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
     settings = {"mode": "train", "corpus": corpus.name, "size": plan.size, "budget_seconds": budget,
                 "total_seconds": None if plan.steps else plan.total, "steps": plan.steps, "patience": plan.patience, "eval_every": plan.eval_every,
                 "valid_sentences": plan.valid_sentences, "seed": plan.seed, "seeds": plan.seeds,
-                "device": resolve_device(plan.device).type, "archs": plan.archs, **({"train_flags": f} if f else {})}
+                "device": resolve_device(plan.device).type,
+                "precision": resolve_precision(plan.precision, resolve_device(plan.device)), "archs": plan.archs, **({"train_flags": f} if f else {})}
     entries: list[dict[str, Any]] = []
     t_start = time.monotonic()
     runs = [(name, seed) for name in plan.archs for seed in plan.seed_list()]
@@ -179,11 +181,11 @@ def _one(plan: Plan, name: str, seed: int, cap: float | None, corpus: Corpus, ea
     if reused and earlier and earlier.get("steps") == _last(read_metrics(run_dir), "summary").get("step"):
         return {**earlier, "run": str(run_dir)}, True  # scored before; the directory may have moved
     report.phase(f"scoring {len(corpus.test)} {corpus.test_name} sentences")
-    return run_entry(run_dir, corpus.test, corpus.test_name, plan.device), reused
+    return run_entry(run_dir, corpus.test, corpus.test_name, plan.device, plan.precision), reused
 
 
 def compare_runs(run_dirs: Sequence[Path], out: Path, corpus: str | None = None, device: str = "auto",
-                 report: Campaign | None = None) -> dict[str, Any]:
+                 report: Campaign | None = None, precision: str = "auto") -> dict[str, Any]:
     """Evaluate existing runs on one test set without training; returns (and writes) the report.
 
     The test set is the first run's corpus, or `corpus` when given, so every run is
@@ -203,7 +205,7 @@ def compare_runs(run_dirs: Sequence[Path], out: Path, corpus: str | None = None,
     data = load_corpus(spec, first.get("src"), first.get("tgt"), None if corpus else first.get("test_set"))
     notes = [f"{d} was trained on {c['train']['corpus']!r}, scored here on {spec!r}"
              for d, c in zip(run_dirs, configs, strict=True) if c["train"]["corpus"] != spec]
-    settings = {"mode": "runs", "corpus": data.name, "device": device, "runs": [str(d) for d in run_dirs],
+    settings = {"mode": "runs", "corpus": data.name, "device": device, "precision": precision, "runs": [str(d) for d in run_dirs],
                 "notes": notes}
     names = [str(c.get("arch", c["train"].get("arch"))) for c in configs]
     entries: list[dict[str, Any]] = []
@@ -213,7 +215,7 @@ def compare_runs(run_dirs: Sequence[Path], out: Path, corpus: str | None = None,
         t0 = time.monotonic()
         report.arch_start(name)
         report.phase(f"scoring {len(data.test)} {data.test_name} sentences")
-        entries.append(aggregate([run_entry(Path(run_dir), data.test, data.test_name, device)]))
+        entries.append(aggregate([run_entry(Path(run_dir), data.test, data.test_name, device, precision)]))
         report.arch_done(name, time.monotonic() - t0, False)
     report.end()
     return _save(out, settings, data.test_name, entries, t_start, complete=True)

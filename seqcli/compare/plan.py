@@ -52,6 +52,7 @@ class Plan:
     seed: int = TrainConfig.seed
     seeds: int = 1  # runs per architecture, seeds seed, seed+1, ...
     device: str = TrainConfig.device
+    precision: str = TrainConfig.precision  # training and scoring alike
     train_flags: dict[str, Any] = field(default_factory=dict)  # other TrainConfig fields, shared
 
     def seed_list(self) -> list[int]:
@@ -86,7 +87,8 @@ class Plan:
                 "valid_bleu_sentences": self.valid_sentences, **self.train_flags, "arch": arch,
                 "corpus": self.corpus, "size": self.size, "steps": self.steps,
                 "time_budget": None if self.steps else cap or self.budget, "seed": seed,
-                "device": None if self.device == "auto" else self.device, "out": str(self.run_dir(arch, seed))}
+                "device": None if self.device == "auto" else self.device,
+                "precision": None if self.precision == "auto" else self.precision, "out": str(self.run_dir(arch, seed))}
 
 
 MIN_SHARE = 30.0  # seconds: the smallest cap a run gets, however late in the campaign

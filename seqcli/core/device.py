@@ -1,4 +1,13 @@
-"""Device choice: --device auto picks CUDA, then MPS, then CPU."""
+"""Device and precision: --device auto picks CUDA, then MPS, then CPU; --precision auto
+picks bf16 where the hardware computes it natively, fp32 elsewhere.
+
+bf16 here is autocast: weights, optimizer state and checkpoints stay fp32; matrix
+products run in bf16 and reductions (softmax, layer norm, the loss) in fp32. On a
+CPU it pays only where the CPU has bf16 instructions (AVX512_BF16 or AMX: AMD Zen 4
+and later, Intel Cooper Lake / Sapphire Rapids and later): on the 2-core EPYC of
+bench/README.md a bf16 matrix product runs about 4x faster than fp32. Elsewhere
+oneDNN emulates bf16 and is several times *slower* than fp32, so auto keeps fp32.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,8 @@ import torch
 from seqcli.core.errors import SeqcliError, unknown
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16")
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bf16 arithmetic
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -27,7 +38,50 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device) -> torch.autocast:
-    """bf16 autocast on CUDA (DESIGN.md); a disabled context elsewhere."""
-    enabled = device.type == "cuda"
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them (empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_name() -> str:
+    """The CPU model as Linux names it, else what the platform module says."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether the device computes bf16 natively (not emulated)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        return bool(cpu_flags() & set(_BF16_FLAGS))
+    return False
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """Turn a --precision value into "fp32" or "bf16" for this device."""
+    if name not in PRECISIONS:
+        raise unknown("precision", name, PRECISIONS)
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return name
+
+
+def autocast(device: torch.device, precision: str = "fp32") -> torch.autocast:
+    """The context a forward pass runs in: bf16 autocast, or a disabled one for fp32."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -174,8 +174,12 @@ def _collate(data: Encoded, members: list[int]) -> Batch:
 
 
 def batch_plan(data: Encoded, batch_tokens: int, *, shuffle: bool, seed: int = 0,
-               epoch: int = 0) -> list[list[int]]:
-    """The positions in each batch, in order; a pure function of its arguments."""
+               epoch: int = 0, batch_sents: int | None = None) -> list[list[int]]:
+    """The positions in each batch, in order; a pure function of its arguments.
+
+    batch_sents: batches of that many pairs (the last may hold fewer), still cut from
+    the length-sorted list, instead of the token budget.
+    """
     if batch_tokens <= 0:
         raise ValueError(f"batch_tokens must be positive, got {batch_tokens}")
     rng = random.Random(f"seqcli-batches:{seed}:{epoch}")
@@ -189,7 +193,8 @@ def batch_plan(data: Encoded, batch_tokens: int, *, shuffle: bool, seed: int = 0
     longest = 0
     for i in order:
         longest_with = max(longest, *lengths[i])
-        if current and (len(current) + 1) * longest_with > batch_tokens:
+        full = len(current) >= batch_sents if batch_sents else (len(current) + 1) * longest_with > batch_tokens
+        if current and full:
             plan.append(current)  # full: start a new batch (an over-long pair stands alone)
             current, longest_with = [], max(lengths[i])
         current.append(i)

@@ -86,17 +86,18 @@ def score(hyps: Sequence[str], refs: Sequence[Sequence[str]], srcs: Sequence[str
 
 
 def evaluate(system: Run | Translator | str | Path, pairs: Sequence[Pair], *, beam: int = 1,
-             by_length: bool = True, with_ter: bool = False, device: str = "auto") -> Evaluation:
+             by_length: bool = True, with_ter: bool = False, device: str = "auto",
+             precision: str = "auto") -> Evaluation:
     """Translate the sources of `pairs`, time it, and score the output against their references.
 
     `system` is a loaded run (model and tokenizers, decoded with seqcli's greedy or beam
-    search), a run directory (loaded on `device`), or any function from source lines to
+    search), a run directory (loaded on `device`, decoding at `precision`), or any function from source lines to
     hypotheses (a benchmark's reference model; `beam` does not apply to it).
     """
     if not pairs:
         raise SeqcliError("nothing to evaluate: no sentence pairs")
     if isinstance(system, str | Path):
-        system = load_run(system, device=resolve_device(device))
+        system = load_run(system, device=resolve_device(device), precision=precision)
     srcs, refs = [p[0] for p in pairs], [p[1] for p in pairs]
     t0 = time.monotonic()
     hyps = [t.text for t in translate(system, srcs, beam=beam)] if isinstance(system, Run) else system(srcs)
@@ -130,9 +131,10 @@ def evaluate_files(hyp: Path, refs: list[Path], with_ter: bool, src: Path | None
 
 
 def evaluate_run(model: str, corpus: str | None, split: str, src: str | None, tgt: str | None, beam: int,
-                 with_ter: bool, device: str, on_note: Callable[[str], None] = print) -> dict[str, Any]:
+                 with_ter: bool, device: str, precision: str = "auto",
+                 on_note: Callable[[str], None] = print) -> dict[str, Any]:
     """Translate a corpus split with a run and score it (BLEU by length included)."""
-    run = load_run(model, device=resolve_device(device))
+    run = load_run(model, device=resolve_device(device), precision=precision)
     c = run.train_config
     spec = corpus or c.corpus
     test_set = None if split in ("test", "valid") else split
@@ -140,7 +142,7 @@ def evaluate_run(model: str, corpus: str | None, split: str, src: str | None, tg
     pairs = data.valid if split == "valid" else data.test
     if not pairs:
         raise SeqcliError(f"corpus {spec} has no {split} pairs")
-    on_note(f"translating {len(pairs)} {split} pairs of {data.name} with {run.path} (beam {beam})")
+    on_note(f"translating {len(pairs)} {split} pairs of {data.name} with {run.path} (beam {beam}, {run.precision})")
     report = _report(evaluate(run, pairs, beam=beam, with_ter=with_ter))
     report.update(model=str(run.path), corpus=data.name, split=split if split != "test" else data.test_name, beam=beam)
     return report

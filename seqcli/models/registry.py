@@ -36,7 +36,7 @@ class TrainDefaults:
     """Per-family optimisation defaults; flags and TOML override them."""
 
     lr: float
-    schedule: str  # "noam" | "inverse_sqrt" | "constant"
+    schedule: str  # "noam" | "inverse_sqrt" | "warmup_constant" | "constant"
     warmup: int
     steps: int  # default step budget for `seqcli train`
 

@@ -102,9 +102,13 @@ def validate_train_config(c: TrainConfig) -> None:
         raise unknown("size", c.size, SIZES)
     if c.schedule is not None and c.schedule not in SCHEDULES:
         raise unknown("schedule", c.schedule, SCHEDULES)
+    if c.schedule == "constant" and c.warmup:
+        raise SeqcliError(f"--warmup {c.warmup} has no effect with --schedule constant (the rate is --lr from the "
+                          "first step); use --schedule warmup_constant for a linear warmup to --lr")
     if c.tokenizer not in TOKENIZERS and c.tokenizer not in IMPORTED_TOKENIZERS:
         raise unknown("tokenizer", c.tokenizer, TOKENIZERS)
-    for name in ("steps", "epochs", "time_budget", "batch_tokens", "accumulate", "lr", "vocab_size", "max_tokens"):
+    for name in ("steps", "epochs", "time_budget", "batch_tokens", "accumulate", "lr", "vocab_size", "max_tokens",
+                 "batch_sents"):
         value = getattr(c, name)
         if value is not None and value <= 0:
             raise SeqcliError(f"--{name.replace('_', '-')} must be positive, got {value}")

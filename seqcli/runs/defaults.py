@@ -27,17 +27,19 @@ class TrainConfig:
     epochs: float | None = None
     time_budget: float | None = None  # seconds
     batch_tokens: int = 2048  # CPU-friendly: more updates per minute; raise it on a GPU
+    batch_sents: int | None = None  # sentences per batch instead of a token budget
     accumulate: int = 1  # batches per optimizer step (gradient accumulation)
     # None: the architecture's preset (registry TrainDefaults), resolved when a run is
     # prepared, so its config.json records the values its schedule used.
     lr: float | None = None
-    schedule: str | None = None  # noam | inverse_sqrt | constant
+    schedule: str | None = None  # noam | inverse_sqrt | warmup_constant | constant
     warmup: int | None = None
     label_smoothing: float = 0.1
     clip: float = 1.0
     dropout: float | None = None  # default: the model preset
     seed: int = 1
     device: str = "auto"
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast); the one used is in config.json
     save_every: int | None = None  # steps; default: about once a minute
     eval_every: int | None = None  # steps; default: about six times a run
     patience: int = 0  # validations without BLEU gain before stopping; 0 = never
@@ -50,6 +52,6 @@ class TrainConfig:
     model: dict[str, Any] = field(default_factory=dict)  # overrides of model fields
 
 
-SCHEDULES = ("noam", "inverse_sqrt", "constant")
+SCHEDULES = ("noam", "inverse_sqrt", "warmup_constant", "constant")
 TOKENIZERS = ("bpe", "word")  # what a training learns
 IMPORTED_TOKENIZERS = ("sentencepiece",)  # what a run made by `seqcli import` holds (resumable, not learnable)

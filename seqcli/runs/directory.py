@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from seqcli import __version__
+from seqcli.core.device import resolve_precision
 from seqcli.core.errors import SeqcliError
 from seqcli.core.files import read_tensors
 from seqcli.data.tokenizers import Tokenizer
@@ -164,6 +165,7 @@ class Run:
     src_tok: Tokenizer
     tgt_tok: Tokenizer
     record: dict[str, Any]
+    precision: str = "fp32"  # what decoding runs in: "fp32" | "bf16" (autocast)
 
 
 def build_model(arch: Arch, model_config: ModelConfig) -> Seq2Seq[Any, Any]:
@@ -190,6 +192,9 @@ def train_config_from(values: dict[str, Any]) -> TrainConfig:
     bad = sorted(set(values) - names)
     if bad:
         raise SeqcliError(f"config.json: unknown train fields: {', '.join(bad)}")
+    if values.get("schedule") == "constant" and values.get("warmup"):
+        # Runs recorded before the split: their "constant" ramped up over --warmup, "warmup_constant" now.
+        values = {**values, "schedule": "warmup_constant"}
     return TrainConfig(**values)
 
 
@@ -224,8 +229,12 @@ def latest_run(root: Path = Path("runs")) -> Path:
     return max(candidates, key=written)
 
 
-def load_run(path: str | Path | None = None, device: str | torch.device = "cpu", checkpoint: str = "best") -> Run:
-    """Load a run for inference: config, tokenizers, weights (best, else last); eval mode."""
+def load_run(path: str | Path | None = None, device: str | torch.device = "cpu", checkpoint: str = "best",
+             precision: str = "auto") -> Run:
+    """Load a run for inference: config, tokenizers, weights (best, else last); eval mode.
+
+    precision: auto | fp32 | bf16, resolved for the device (`core.device.resolve_precision`).
+    """
 
     run_dir = Path(path) if path is not None else latest_run()
     record = read_config(run_dir)
@@ -244,4 +253,5 @@ def load_run(path: str | Path | None = None, device: str | torch.device = "cpu",
         raise SeqcliError(f"{run_dir}: no weights ({MODEL}); the training may not have saved yet")
     load_weights(model, weights)
     model.to(device).eval()
-    return Run(run_dir, arch, train_config, model_config, model, src_tok, tgt_tok, record)
+    used = resolve_precision(precision, torch.device(device))
+    return Run(run_dir, arch, train_config, model_config, model, src_tok, tgt_tok, record, used)

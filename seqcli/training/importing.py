@@ -60,7 +60,7 @@ HUB_FILES = [*NEEDED, "tokenizer_config.json", "generation_config.json", "target
 HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 # Fine-tuning a trained model wants a small constant rate after a short warmup, not
 # the from-scratch Noam schedule (peak 2.5e-3 at d_model 512), which would wreck it.
-FINE_TUNE_LR, FINE_TUNE_SCHEDULE, FINE_TUNE_WARMUP = 5e-5, "constant", 100
+FINE_TUNE_LR, FINE_TUNE_SCHEDULE, FINE_TUNE_WARMUP = 5e-5, "warmup_constant", 100
 T = TypeVar("T")
 
 

@@ -53,10 +53,11 @@ class TrainResult:
     step: int
     stopped: str  # why it stopped: "steps", "time", "epochs", "early stopping", "interrupted"
     elapsed: float
-    tokens_per_s: float
+    tokens_per_s: float  # real target tokens per wall second of the steps, reading batches included
     valid: dict[str, float] = field(default_factory=dict)
     test: dict[str, Any] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
+    precision: str = "fp32"  # what the steps ran in
 
     @property
     def interrupted(self) -> bool:
@@ -136,7 +137,7 @@ def _loop(s: Setup, ctx: dist.Context, report: Silent, stop: _Stop, reset_optimi
     state.start_clock()
     feed = _Feed(s, ctx, state.epoch)
     while not (stopped := _stop_reason(s.config, state, plan, stop, ctx)):
-        _step(s, ctx, engine, state, feed.next(state))
+        _step(s, ctx, engine, state, feed)
         _report_step(s, state, engine.optimizer, report, ctx)
         if _should_validate(state, plan):
             _validate(s, model, state, report, ctx)
@@ -190,7 +191,7 @@ def _compiled(module: torch.nn.Module) -> Callable[..., torch.Tensor]:
 def _plan(s: Setup, ctx: dist.Context) -> _Plan:
     """The step limit and how often to validate and save."""
     c = s.config
-    per_rank = len(batch_plan(s.train_data, c.batch_tokens, shuffle=False)) // ctx.world
+    per_rank = len(batch_plan(s.train_data, c.batch_tokens, shuffle=False, batch_sents=c.batch_sents)) // ctx.world
     if per_rank < c.accumulate:
         raise SeqcliError(f"each of the {ctx.world} process(es) gets {per_rank} batch(es) per epoch, fewer than "
                           f"--accumulate {c.accumulate}; lower --batch-tokens, --accumulate or --nproc")
@@ -249,18 +250,23 @@ def _epoch(s: Setup, ctx: dist.Context, epoch: int) -> PlannedBatches:
 
     Collated as they are read, so a large (prepared, memory-mapped) corpus never sits in memory.
     """
-    plan = batch_plan(s.train_data, s.config.batch_tokens, shuffle=True, seed=s.config.seed, epoch=epoch)
+    c = s.config
+    plan = batch_plan(s.train_data, c.batch_tokens, shuffle=True, seed=c.seed, epoch=epoch, batch_sents=c.batch_sents)
     return PlannedBatches(s.train_data, dist.shard(plan, ctx))
 
 
-def _step(s: Setup, ctx: dist.Context, engine: _Engine, state: TrainState, micro: list[Batch]) -> None:
-    """One optimizer step at the scheduled learning rate; a non-finite loss ends training."""
+def _step(s: Setup, ctx: dist.Context, engine: _Engine, state: TrainState, feed: _Feed) -> None:
+    """One optimizer step at the scheduled learning rate; a non-finite loss ends training.
+
+    Its clock (for tokens/s) starts before the batches are read: data loading counts.
+    """
     c, t0 = s.config, time.monotonic()
+    micro = feed.next(state)
     for group in engine.optimizer.param_groups:
         group["lr"] = learning_rate(state.step + 1, s.schedule, s.lr, s.warmup, s.model_config.d_model)
     try:
         done = train_step(engine.forward, engine.model, engine.optimizer, micro, smoothing=c.label_smoothing,
-                          clip=c.clip, ctx=ctx, ddp=engine.ddp)
+                          clip=c.clip, ctx=ctx, ddp=engine.ddp, precision=s.precision)
     except FloatingPointError as e:
         kept = (f"the last checkpoint (step {state.saved_step}) is kept" if state.saved_step is not None
                 else "no checkpoint was saved")
@@ -269,7 +275,7 @@ def _step(s: Setup, ctx: dist.Context, engine: _Engine, state: TrainState, micro
     state.step += 1
     state.position += c.accumulate
     state.tokens += done.tgt_tokens
-    state.step_tokens += done.tokens
+    state.step_tokens += done.tgt_tokens
     state.step_seconds += time.monotonic() - t0
     state.last_loss = done.loss
 
@@ -278,7 +284,7 @@ def _report_step(s: Setup, state: TrainState, optimizer: torch.optim.Optimizer, 
                  ctx: dist.Context) -> None:
     """Show the step's loss, perplexity, learning rate and speed; log them every 50 steps."""
     fields = {"loss": state.last_loss, "ppl": math.exp(min(state.last_loss, 50)),
-              "lr": optimizer.param_groups[0]["lr"], "tok_s": state.tokens_per_s}
+              "lr": optimizer.param_groups[0]["lr"], "tgt_tok_s": state.tokens_per_s}
     report.update(state.step, **fields)
     if state.step % 50 == 0 and ctx.is_main:
         append_metrics(s.run_dir, {"kind": "train", "step": state.step, **fields,
@@ -340,13 +346,14 @@ def _finish(s: Setup, ctx: dist.Context, model: Seq2Seq[Any, Any], state: TrainS
             evaluate_test: bool) -> TrainResult:
     """The result; unless interrupted, test BLEU with the best weights and the summary (rank 0)."""
     result = TrainResult(s.run_dir, state.step, stopped, state.elapsed, state.tokens_per_s,
-                         valid=dict(state.last_valid or {}), changes=s.changes)
+                         valid=dict(state.last_valid or {}), changes=s.changes, precision=s.precision)
     if stopped == "interrupted" or not ctx.is_main:
         return result
     if evaluate_test:
         result.test = _test(s, model, report)
     append_metrics(s.run_dir, {"kind": "summary", "step": state.step, "stopped": stopped,
-                               "elapsed": round(result.elapsed, 2), "tok_s": round(result.tokens_per_s, 1),
+                               "elapsed": round(result.elapsed, 2), "tgt_tok_s": round(result.tokens_per_s, 1),
+                               "precision": s.precision,
                                "train_loss": None if math.isnan(state.last_loss) else state.last_loss,
                                "valid": result.valid, "test": result.test})
     return result
@@ -356,7 +363,7 @@ def _valid_loss(s: Setup, model: Seq2Seq[Any, Any]) -> float:
     total, count = 0.0, 0
     for batch in make_batches(s.valid_data, s.config.batch_tokens, shuffle=False):
         batch = batch.to(s.device)
-        with autocast(s.device):
+        with autocast(s.device, s.precision):
             logits = model(batch.src, batch.src_mask, batch.tgt_in)
         _, nll, n = sequence_loss(logits, batch.tgt_out, 0.0)
         total, count = total + nll.item(), count + n
@@ -364,7 +371,7 @@ def _valid_loss(s: Setup, model: Seq2Seq[Any, Any]) -> float:
 
 
 def _as_run(s: Setup, model: Seq2Seq[Any, Any]) -> Run:
-    return Run(s.run_dir, s.arch, s.config, s.model_config, model, s.src_tok, s.tgt_tok, {})
+    return Run(s.run_dir, s.arch, s.config, s.model_config, model, s.src_tok, s.tgt_tok, {}, s.precision)
 
 
 def _greedy_bleu(s: Setup, model: Seq2Seq[Any, Any], pairs: list[tuple[str, str]]) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from seqcli.core.device import resolve_device
+from seqcli.core.device import resolve_device, resolve_precision
 from seqcli.core.errors import SeqcliError
 from seqcli.core.files import write_json, write_text
 from seqcli.data.batching import Encoded, encode_pairs
@@ -74,6 +74,7 @@ class Setup:
     warmup: int
     default_steps: int
     changes: list[str] = field(default_factory=list)
+    precision: str = "fp32"  # what --precision resolved to on this device: "fp32" | "bf16"
 
 
 def _out_dir(flags: dict[str, Any], toml: dict[str, Any]) -> Path:
@@ -153,6 +154,7 @@ def prepare(flags: dict[str, Any], toml: dict[str, Any], *, resume: bool, force:
     config, run_dir, changes = resolve_config(flags, toml, resume, force)
     dist.barrier()  # under DDP every rank has checked --out before rank 0 writes into it
     device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
     arch = get_arch(config.arch)
     if not resume:  # a bad --set fails now, before the corpus is read or a file written
         make_model_config(config.arch, config.size, 8, 8, config.model, config.dropout).check_values()
@@ -163,7 +165,7 @@ def prepare(flags: dict[str, Any], toml: dict[str, Any], *, resume: bool, force:
         lock.acquire()  # before anything in the directory changes: a second training leaves it untouched
     try:
         return _prepare_locked(config, run_dir, changes, device, arch, resume=resume, force=force, report=report,
-                               is_main=is_main)
+                               is_main=is_main, precision=precision)
     except BaseException:
         if is_main:
             lock.release()
@@ -171,7 +173,7 @@ def prepare(flags: dict[str, Any], toml: dict[str, Any], *, resume: bool, force:
 
 
 def _prepare_locked(config: TrainConfig, run_dir: Path, changes: list[str], device: torch.device, arch: Arch, *,
-                    resume: bool, force: bool, report: Silent, is_main: bool) -> Setup:
+                    resume: bool, force: bool, report: Silent, is_main: bool, precision: str) -> Setup:
     """The part of prepare that runs under the run directory's lock."""
 
     if is_main:
@@ -205,7 +207,8 @@ def _prepare_locked(config: TrainConfig, run_dir: Path, changes: list[str], devi
                 dist.barrier()  # the other ranks may read them now
     if is_main:
         extra = {"corpus": {"name": corpus.name, "src": corpus.src_lang, "tgt": corpus.tgt_lang,
-                            "test_set": corpus.test_name}}
+                            "test_set": corpus.test_name},
+                 "precision": precision}  # what --precision (train.precision) resolved to here
         write_json(run_dir / CONFIG, config_record(config, model_config, extra))
     limit = min(config.max_tokens, model_config.max_len - 1)
     train_data: Encoded
@@ -225,5 +228,5 @@ def _prepare_locked(config: TrainConfig, run_dir: Path, changes: list[str], devi
         resuming=resume, lr=config.lr if config.lr is not None else defaults.lr,
         schedule=config.schedule or defaults.schedule,
         warmup=config.warmup if config.warmup is not None else defaults.warmup,
-        default_steps=defaults.steps, changes=changes,
+        default_steps=defaults.steps, changes=changes, precision=precision,
     )

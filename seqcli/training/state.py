@@ -40,8 +40,8 @@ class TrainState:
     t_start: float = 0.0  # monotonic clock at step 0: now minus the seconds already trained
     t_saved: float = 0.0  # monotonic clock at the last checkpoint this process wrote
     saved_step: int | None = None  # step of the checkpoint on disk; None: none yet
-    step_tokens: int = 0  # source + target tokens of this process's steps (for tokens/s)
-    step_seconds: float = 0.0  # seconds spent in those steps
+    step_tokens: int = 0  # real target tokens (all processes) of this process's steps, for tokens/s
+    step_seconds: float = 0.0  # wall seconds of those steps, reading their batches included
     last_loss: float = math.nan  # the latest training loss
 
     @classmethod

@@ -28,8 +28,11 @@ def learning_rate(step: int, schedule: str, lr: float, warmup: int, d_model: int
 
     noam: lr * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5) (Vaswani et al. 2017, 5.3);
     inverse_sqrt: linear warmup to lr, then lr * sqrt(warmup / step);
-    constant: linear warmup to lr, then lr.
+    warmup_constant: linear warmup to lr, then lr;
+    constant: lr from the first step (warmup unused).
     """
+    if schedule == "constant":
+        return lr
     step = max(step, 1)
     warmup = max(warmup, 1)
     if schedule == "noam":
@@ -80,7 +83,11 @@ class _SmoothedCrossEntropy(torch.autograd.Function):
     def backward(ctx: Any, grad_loss: torch.Tensor, _: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         logp, target, real = ctx.saved_tensors
         eps = ctx.smoothing
-        grad = logp.exp_()  # softmax, written over the saved log-probabilities (used once)
+        # softmax, written over the saved log-probabilities (used once). Clamped first: the CPU's
+        # exp takes a slow path 20-30x slower for arguments below about -87 (results in the
+        # denormals), and a trained model puts most of its vocabulary there; e^-80 < 2e-35
+        # is nothing to the gradient (bench/README.md, "Training profile").
+        grad = logp.clamp_(min=-80.0).exp_()
         grad.sub_(eps / grad.size(-1))
         grad.scatter_add_(-1, target.unsqueeze(-1), grad.new_full((*target.shape, 1), eps - 1.0))
         grad.mul_((grad_loss * real).unsqueeze(-1))  # [B, T, 1]: 0 at padding
@@ -111,14 +118,16 @@ class StepStats:
 
 def train_step(forward: Callable[..., torch.Tensor], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                micro: Sequence[Batch], *, smoothing: float, clip: float, ctx: dist.Context | None = None,
-               ddp: Any = None) -> StepStats:
+               ddp: Any = None, precision: str = "fp32") -> StepStats:
     """One optimizer step over this process's batches (several = gradient accumulation).
 
     The summed loss is divided by the real target tokens of the whole step, counted
     over every batch and every process, so k batches on each of N processes give the
     gradient one process holding all N·k batches would (DDP averages over processes,
     hence the factor N). ddp: the DistributedDataParallel module, whose gradient
-    all-reduce waits for the last batch. Raises FloatingPointError on a non-finite loss.
+    all-reduce waits for the last batch. precision "bf16": the forward runs under bf16
+    autocast (the loss and the weights stay fp32). Raises FloatingPointError on a
+    non-finite loss.
     """
     ctx = ctx or dist.Context()
     device = next(model.parameters()).device
@@ -129,7 +138,7 @@ def train_step(forward: Callable[..., torch.Tensor], model: torch.nn.Module, opt
     for i, batch in enumerate(micro):
         batch = batch.to(device)
         with nullcontext() if ddp is None or i == len(micro) - 1 else ddp.no_sync():
-            with autocast(device):
+            with autocast(device, precision):
                 logits = forward(batch.src, batch.src_mask, batch.tgt_in)
             loss, nll, _ = sequence_loss(logits, batch.tgt_out, smoothing)
             if not torch.isfinite(loss):
