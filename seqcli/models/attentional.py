@@ -29,7 +29,7 @@ from seqcli.models.attention import (
     hard_alignment,
     soft_alignment,
 )
-from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
+from seqcli.models.base import Dropout, Memory, ModelConfig, Seq2Seq, State, Step
 from seqcli.models.recurrent import RNNEncoder, from_pytorch, make_rnn, to_pytorch
 
 ATTENTIONS = ("soft", "hard")
@@ -105,7 +105,7 @@ class StackedCells(nn.Module):
         self.cells = nn.ModuleList(
             kind(input_size if i == 0 else hidden, hidden) for i in range(layers)
         )
-        self.dropout = nn.Dropout(dropout)  # between layers, as nn.GRU/nn.LSTM do
+        self.dropout = Dropout(dropout)  # between layers, as nn.GRU/nn.LSTM do
 
     def forward(
         self, x: Tensor, hidden: Tensor, cell: Tensor | None = None
@@ -155,7 +155,7 @@ class Bahdanau(Seq2Seq[AttentionalMemory, AttentionalState]):
         self.W_s = nn.Linear(n, n, bias=False)
         self.attention = AdditiveAttention(query_size=n, key_size=2 * n, attention_size=n)
         self.embedding = nn.Embedding(c.tgt_vocab, D, padding_idx=PAD)
-        self.dropout = nn.Dropout(c.dropout)
+        self.dropout = Dropout(c.dropout)
         self.decoder = StackedCells("gru", D + 2 * n, n, c.layers, c.dropout)
         # U_o, V_o and C_o side by side; maxout pools pairs, so it needs 2D outputs.
         self.readout = nn.Linear(n + D + 2 * n, 2 * D if c.maxout else D)
@@ -247,7 +247,7 @@ class Luong(Seq2Seq[AttentionalMemory, AttentionalState]):
         )
         self.attention = MultiplicativeAttention(query_size=H, key_size=H, score=c.score)
         self.embedding = nn.Embedding(c.tgt_vocab, D, padding_idx=PAD)
-        self.dropout = nn.Dropout(c.dropout)
+        self.dropout = Dropout(c.dropout)
         if c.input_feeding:
             self.decoder: nn.Module = StackedCells("lstm", D + D, H, c.layers, c.dropout)
         else:

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from seqcli.core.errors import SeqcliError
 from seqcli.core.tokens import PAD
-from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
+from seqcli.models.base import Dropout, Memory, ModelConfig, Seq2Seq, State, Step
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class FeedForward(Seq2Seq[FeedForwardMemory, WindowState]):
         c = config
         self.src_embedding = nn.Embedding(c.src_vocab, c.d_model, padding_idx=PAD)
         self.tgt_embedding = nn.Embedding(c.tgt_vocab, c.d_model, padding_idx=PAD)
-        self.dropout = nn.Dropout(c.dropout)
+        self.dropout = Dropout(c.dropout)
         # Devlin's two tanh hidden layers; the second narrows to the embedding width
         # so the vocabulary projection is the same size as in every other model.
         self.hidden = nn.Linear((c.context + 1) * c.d_model, c.hidden)

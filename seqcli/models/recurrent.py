@@ -37,7 +37,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqcli.core.errors import unknown
 from seqcli.core.tokens import PAD
-from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
+from seqcli.models.base import Dropout, Memory, ModelConfig, Seq2Seq, State, Step
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -92,7 +92,7 @@ class RNNEncoder(nn.Module):
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab, d_model, padding_idx=PAD)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.rnn = make_rnn(cell, d_model, hidden, layers, dropout, bidirectional)
         self.directions = 2 if bidirectional else 1
 
@@ -174,7 +174,7 @@ class RecurrentSeq2Seq(Seq2Seq[RecurrentMemory, RecurrentState]):
             else None
         )
         self.embedding = nn.Embedding(c.tgt_vocab, c.d_model, padding_idx=PAD)
-        self.dropout = nn.Dropout(c.dropout)
+        self.dropout = Dropout(c.dropout)
         context_width = c.hidden if c.feed_context else 0
         self.decoder = make_rnn(c.cell, c.d_model + context_width, c.hidden, c.layers, c.dropout)
         self.readout = nn.Linear(c.hidden + context_width, c.d_model)

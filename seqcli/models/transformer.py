@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from seqcli.core.errors import SeqcliError, unknown
 from seqcli.models.attention import Attended, MultiHeadAttention
-from seqcli.models.base import Memory, ModelConfig, Seq2Seq, State, Step
+from seqcli.models.base import Dropout, Memory, ModelConfig, Seq2Seq, State, Step
 
 # The FFN's non-linearity by name; swish and silu are one function (Ramachandran et al. 2017).
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -151,7 +151,7 @@ class PositionwiseFeedForward(nn.Module):
         super().__init__()
         self.inner = nn.Linear(d_model, ffn)  # W1, b1
         self.outer = nn.Linear(ffn, d_model)  # W2, b2
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.activation = ACTIVATIONS[activation]  # max(0, ·) in the paper
 
     def forward(self, x: Tensor) -> Tensor:
@@ -172,7 +172,7 @@ class Residual(nn.Module):
     def __init__(self, d_model: int, dropout: float, pre_norm: bool) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.pre_norm = pre_norm
 
     def before(self, x: Tensor) -> Tensor:
@@ -260,7 +260,7 @@ class Transformer(Seq2Seq[TransformerMemory, KeyValueCache]):
         self.register_buffer(
             "positions", positional_encoding(c.max_len, c.d_model, c.positions), persistent=False
         )
-        self.embed_dropout = nn.Dropout(c.dropout)
+        self.embed_dropout = Dropout(c.dropout)
         self.encoder = nn.ModuleList(EncoderLayer(c) for _ in range(c.encoder_layers))
         self.decoder = nn.ModuleList(DecoderLayer(c) for _ in range(c.decoder_layers))
         # Pre-LN leaves the residual stream unnormalised: close each stack with a norm.
