@@ -503,11 +503,11 @@ def test_plain_progress_names_the_architecture_its_progress_and_the_rest(capsys:
     p.begin(["ann", "gru"], None, 10)
     p.arch_start("ann")
     p.start(10, None)
-    p.update(5, loss=2.5, tok_s=1000.0)
+    p.update(5, loss=2.5, tgt_tok_s=1000.0)
     assert p.fraction() == 0.5
     p.phase("scoring 30 test sentences")
     p.arch_done("ann", 61.0, False)
     p.arch_start("gru")
     err = capsys.readouterr().err
-    assert "[1/2] ann" in err and "step 5  loss 2.500  1,000 tok/s" in err and "scoring 30" in err
+    assert "[1/2] ann" in err and "step 5  loss 2.500  1,000 tgt tok/s" in err and "scoring 30" in err
     assert "ann: done in 1m01s" in err and "[2/2] gru · rest of campaign ~1m01s" in err

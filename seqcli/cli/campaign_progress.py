@@ -30,12 +30,12 @@ def campaign_eta(done: list[float], left_after: int, elapsed: float, fraction: f
 
 
 def _line(step: int, fields: dict[str, Any]) -> str:
-    """`step 120  loss 3.214  4,210 tok/s` from a training update."""
+    """`step 120  loss 3.214  4,210 tgt tok/s` from a training update (real target tokens per second)."""
     parts = [f"step {step}"]
     if fields.get("loss") is not None:
         parts.append(f"loss {fields['loss']:.3f}")
-    if fields.get("tok_s") is not None:
-        parts.append(f"{fields['tok_s']:,.0f} tok/s")
+    if fields.get("tgt_tok_s") is not None:
+        parts.append(f"{fields['tgt_tok_s']:,.0f} tgt tok/s")
     return "  ".join(parts)
 
 

@@ -82,9 +82,9 @@ class Live(Silent):
 
 def _line(step: int | None, f: dict[str, Any]) -> str:
     parts = [] if step is None else [f"step {step}"]
-    for key, fmt in (("loss", "{:.3f}"), ("ppl", "{:.1f}"), ("lr", "{:.2e}"), ("tok_s", "{:,.0f} tok/s")):
+    for key, fmt in (("loss", "{:.3f}"), ("ppl", "{:.1f}"), ("lr", "{:.2e}"), ("tgt_tok_s", "{:,.0f} tgt tok/s")):
         if key in f and f[key] is not None:
-            parts.append(("" if key == "tok_s" else f"{key} ") + fmt.format(f[key]))
+            parts.append(("" if key == "tgt_tok_s" else f"{key} ") + fmt.format(f[key]))
     return "  ".join(parts)
 
 
