@@ -6,6 +6,7 @@ signature is returned with each score so a number can be reproduced.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,11 @@ from seqcli.core.errors import SeqcliError
 
 BUCKET = 10  # words per source-length bucket, as in Bahdanau et al. 2014, fig. 2
 MIN_BUCKET = 10  # a long-end length bucket with fewer sentences is merged into the one before
+
+# sacreBLEU warns through `logging` at every call that sees tokenized-looking text (three
+# lines each validation on a word-level corpus), burying the progress lines. `seqcli bleu`
+# says it once itself (`looks_tokenized`); sacreBLEU's errors still get through.
+logging.getLogger("sacrebleu").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
