@@ -9,7 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from seqcli.core.tokens import BOS, EOS, PAD
-from seqcli.inference.decode import beam_search, greedy, length_penalty, max_lengths
+from seqcli.inference.decode import (
+    _top_candidates,
+    beam_search,
+    greedy,
+    length_penalty,
+    max_lengths,
+)
 from seqcli.models.registry import REGISTRY, get_arch
 from seqcli.runs.config import make_model_config
 
@@ -129,3 +135,97 @@ def test_length_penalty_gnmt() -> None:
     assert length_penalty(1, 0.6) == pytest.approx(1.0)
     assert length_penalty(7, 1.0) == pytest.approx(2.0)
     assert length_penalty(10, 0.0) == 1.0
+
+
+# ---- the batched, tensor-only search against a plain one ---------------------------
+
+
+def reference_beam(model: torch.nn.Module, src_row: list[int], max_len: int, beam: int, alpha: float,
+                   n_best: int) -> list[tuple[list[int], float, float]]:
+    """The documented beam search for one sentence, written out: one beam, one token at a time.
+
+    Scores are summed in float32 as the batched search sums them. Returns the n best
+    (ids, logprob, score), best first.
+    """
+    s, m = batch([src_row])
+    memory = model.encode(s, m)
+    beams: list[tuple[list[int], torch.Tensor, object]] = [([], torch.tensor(0.0), None)]  # ids, logprob, state
+    finished: list[tuple[list[int], float, float]] = []
+    for t in range(max_len):
+        candidates = []  # (score, beam, token, state after the beam's last token)
+        for k, (ids, logprob, state) in enumerate(beams):
+            step = model.decode(memory, torch.tensor([[ids[-1] if ids else BOS]]), state)
+            logp = F.log_softmax(step.logits[0, -1].float(), dim=-1)
+            logp[PAD] = logp[BOS] = -float("inf")
+            candidates += [(logprob + logp[tok], k, tok, step.state) for tok in range(logp.numel())]
+        candidates.sort(key=lambda c: -c[0].item())  # stable: among equals, the lower beam and token first
+        alive: list[tuple[list[int], torch.Tensor, object]] = []
+        at_limit = t + 1 >= max_len
+        for rank, (score, k, tok, state) in enumerate(candidates[: 2 * beam]):
+            if score.item() == -float("inf"):
+                break
+            if tok == EOS and rank >= beam:
+                continue  # an ending counts only among the top `beam`
+            if tok == EOS or at_limit:
+                ids = beams[k][0] + ([] if tok == EOS else [tok])
+                finished.append((ids, score.item(), score.item() / length_penalty(t + 1, alpha)))
+            elif len(alive) < beam:
+                alive.append((beams[k][0] + [tok], score, state))
+        if at_limit or not alive:
+            break
+        if len(finished) >= n_best:
+            worst_kept = sorted((f[2] for f in finished), reverse=True)[n_best - 1]
+            best = alive[0][1].item()
+            if (best / length_penalty(max_len, alpha) if best < 0 else best) <= worst_kept:
+                break
+        beams = alive
+    return sorted(finished, key=lambda f: -f[2])[:n_best]
+
+
+@pytest.mark.parametrize("arch", ["transformer", "bahdanau", "luong", "gru"])
+@pytest.mark.parametrize(("vocab", "beam", "alpha", "n_best"),
+                         [(12, 3, 0.6, 2), (12, 4, 0.0, 4), (1000, 3, 0.6, 2), (1000, 1, 0.0, 1)])
+def test_batched_search_matches_the_plain_one(arch: str, vocab: int, beam: int, alpha: float, n_best: int) -> None:
+    """Same hypotheses and scores as `reference_beam`, sentence by sentence, with limits that are hit.
+
+    vocab 1000 takes `_top_candidates`' block shortcut (and its tail: 1000 = 15 * 64 + 40).
+    """
+    model = tiny_model(arch, vocab=vocab, seed=5)
+    rows = [[5, 6, 7, EOS], [8, EOS], [4, 9, 10, 11, 5, 6, EOS], [7, 7, EOS], [9, 4, EOS]]
+    lens = [5, 1, 7, 3, 6]  # 1 and 3: most hypotheses end at the limit, not at <eos>
+    src, mask = batch(rows)
+    found = beam_search(model, src, mask, lens, beam=beam, alpha=alpha, n_best=n_best)
+    for row, limit, hyps in zip(rows, lens, found, strict=True):
+        expected = reference_beam(model, row, limit, beam, alpha, n_best)
+        assert [h.ids for h in hyps] == [ids for ids, _, _ in expected]
+        for h, (_, logprob, score) in zip(hyps, expected, strict=True):
+            # one sentence alone vs in a padded batch: the same sums up to float rounding
+            assert h.logprob == pytest.approx(logprob, rel=1e-4) and h.score == pytest.approx(score, rel=1e-4)
+    assert any(len(h.ids) == limit for hs, limit in zip(found, lens, strict=True) for h in hs)
+
+
+@pytest.mark.parametrize("arch", ["transformer", "gru"])
+def test_beam_one_equals_greedy_with_a_large_vocabulary(arch: str) -> None:
+    model = tiny_model(arch, vocab=1000, seed=2)
+    src, mask = batch(SOURCES)
+    lens = [3, 8, 5, 2]
+    g = greedy(model, src, mask, lens)
+    b = beam_search(model, src, mask, lens, beam=1, alpha=0.0)
+    assert [h.ids for h in g] == [hs[0].ids for hs in b]
+    assert [h.logprob for h in g] == pytest.approx([hs[0].logprob for hs in b], abs=1e-5)
+
+
+@pytest.mark.parametrize("vocab", [700, 1000, 8000])
+def test_top_candidates_is_topk(vocab: int) -> None:
+    """The two-round ranking gives topk's values and indices, ties (bf16-like logits) and dead beams included."""
+    g = torch.Generator().manual_seed(vocab)
+    N, K = 6, 5
+    logits = (torch.randn(N * K, vocab, generator=g) * 4).bfloat16().float()  # coarse values: many exact ties
+    logp = F.log_softmax(logits, dim=-1)
+    logp[:, PAD] = logp[:, BOS] = -float("inf")
+    scores = -torch.rand(N, K, generator=g) * 3
+    scores[0, 1:] = -float("inf")  # a sentence with one live beam
+    scores[1, 0] = scores[1, 1]  # two beams with the same score
+    expected = (logp + scores.view(-1, 1)).view(N, K * vocab).topk(2 * K, dim=1)
+    values, indices = _top_candidates(logp, scores, 2 * K)
+    assert torch.equal(values, expected.values) and torch.equal(indices, expected.indices)

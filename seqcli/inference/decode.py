@@ -51,42 +51,84 @@ def _never_emit(logp: Tensor) -> Tensor:
 
 @torch.no_grad()
 def greedy(model: Seq2Seq[MemoryT, StateT], src: Tensor, src_mask: Tensor, max_lens: Sequence[int]) -> list[Hypothesis]:
-    """Pick the most probable token at each step until <eos> or the length limit."""
-    B = src.size(0)
+    """Pick the most probable token at each step until <eos> or the length limit.
+
+    All bookkeeping is on tensors, rows in step: one host sync per step (has a row
+    ended?), and a finished sentence leaves the batch.
+    """
+    B, device = src.size(0), src.device
+    T = max(max_lens)
     memory = model.encode(src, src_mask)
-    step = model.decode(memory, torch.full((B, 1), BOS, dtype=torch.long, device=src.device))
-    active = list(range(B))  # original index of each row still decoding
-    ids: list[list[int]] = [[] for _ in range(B)]
-    logprob = [0.0] * B
-    for t in range(max(max_lens)):
+    step = model.decode(memory, torch.full((B, 1), BOS, dtype=torch.long, device=device))
+    limits = torch.tensor(max_lens, device=device)
+    rows = torch.arange(B, device=device)  # original index of each row still decoding
+    out = torch.full((B, T), EOS, dtype=torch.long, device=device)  # the tokens; <eos> after the last
+    # float64 sums the float32 step log-probabilities exactly as the Python floats did
+    logprob = torch.zeros(B, dtype=torch.float64, device=device)
+    for t in range(T):
         logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1))  # [B', V]
         best_lp, best = logp.max(dim=-1)
-        keep = []
-        for row, (b, tok, lp) in enumerate(zip(active, best.tolist(), best_lp.tolist(), strict=True)):
-            logprob[b] += lp
-            if tok == EOS:
-                continue
-            ids[b].append(tok)
-            if t + 1 < max_lens[b]:
-                keep.append(row)
-        if not keep:
-            break
-        if len(keep) < len(active):  # drop finished sentences from the batch
-            index = torch.tensor(keep, device=src.device)
-            memory, state, best = memory.select(index), step.state.select(index), best[index]
-        else:
-            state = step.state
-        active = [active[r] for r in keep]
+        logprob.index_add_(0, rows, best_lp.double())
+        out[rows, t] = best
+        ended = (best == EOS) | (limits[rows] <= t + 1)  # [B']
+        state = step.state
+        if ended.any():
+            keep = (~ended).nonzero().squeeze(1)
+            if keep.numel() == 0:
+                break
+            memory, state, best, rows = memory.select(keep), state.select(keep), best[keep], rows[keep]
         step = model.decode(memory, best[:, None], state)
-    return [Hypothesis(ids[b], logprob[b], logprob[b]) for b in range(B)]
+    ids, lps = out.tolist(), logprob.tolist()
+    return [Hypothesis(_until_eos(ids[b]), lps[b], lps[b]) for b in range(B)]
+
+
+def _until_eos(ids: list[int]) -> list[int]:
+    """The tokens before the first <eos> (all of them when there is none)."""
+    return ids[: ids.index(EOS)] if EOS in ids else ids
 
 
 @dataclass
-class _Sentence:
-    """Beam-search bookkeeping for one sentence."""
+class _Finished:
+    """Each sentence's best finished hypotheses so far, best first: the n-best list as tensors.
 
-    max_len: int
-    finished: list[Hypothesis] = field(default_factory=list)
+    score, logprob: [B, n] float64 (-inf = no hypothesis yet); ids: [B, n, T] tokens,
+    length: [B, n] how many of them count. Float64 keeps a normalised score exactly
+    what Python's float division of the float32 log-probability gives.
+    """
+
+    score: Tensor
+    logprob: Tensor
+    ids: Tensor
+    length: Tensor
+
+    @classmethod
+    def empty(cls, B: int, n: int, T: int, device: torch.device) -> _Finished:
+        """No hypotheses yet."""
+        return cls(torch.full((B, n), -math.inf, dtype=torch.float64, device=device),
+                   torch.zeros(B, n, dtype=torch.float64, device=device),
+                   torch.zeros(B, n, T, dtype=torch.long, device=device),
+                   torch.zeros(B, n, dtype=torch.long, device=device))
+
+    def merge(self, sents: Tensor, score: Tensor, logprob: Tensor, ids: Tensor, length: Tensor) -> None:
+        """Keep the n best of the kept ones and new candidates [N, C] (-inf scores: none) of sentences `sents`.
+
+        A stable sort over (kept, then candidates in rank order) breaks ties as a
+        stable sort of all finished hypotheses in the order they ended would.
+        """
+        n, T = self.score.size(1), self.ids.size(2)
+        scores = torch.cat([self.score[sents], score], dim=1)  # [N, n + C]
+        best = scores.sort(dim=1, descending=True, stable=True).indices[:, :n]  # [N, n]
+        self.score[sents] = scores.gather(1, best)
+        self.logprob[sents] = torch.cat([self.logprob[sents], logprob], dim=1).gather(1, best)
+        self.length[sents] = torch.cat([self.length[sents], length], dim=1).gather(1, best)
+        ids = F.pad(ids, (0, T - ids.size(2)))  # [N, C, T]
+        self.ids[sents] = torch.cat([self.ids[sents], ids], dim=1).gather(1, best[:, :, None].expand(-1, -1, T))
+
+    def hypotheses(self) -> list[list[Hypothesis]]:
+        """Each sentence's finished hypotheses, best first."""
+        scores, logprobs, ids, lengths = (x.tolist() for x in (self.score, self.logprob, self.ids, self.length))
+        return [[Hypothesis(i[:n], lp, s) for s, lp, i, n in zip(ss, lps, ii, nn, strict=True) if s > -math.inf]
+                for ss, lps, ii, nn in zip(scores, logprobs, ids, lengths, strict=True)]
 
 
 @torch.no_grad()
@@ -108,33 +150,108 @@ def beam_search(
     live beam's normalised score can still rise, so stopping when the top beam ends
     would be wrong. The bound used: log-probabilities only fall, so a live beam with
     log-prob s < 0 can at best reach s / lp(max_len).
+
+    The bookkeeping is on tensors for all sentences at once ([N, 2*beam] candidates,
+    the n-best list in `_Finished`, the history [N*beam, t]); a step syncs with the
+    host once, to learn which sentences stopped.
     """
     B, K, device = src.size(0), beam, src.device
-    sents = [_Sentence(m) for m in max_lens]
+    T = max(max_lens)
     memory, step = _first_step(model, src, src_mask, K)
+    limits = torch.tensor(max_lens, device=device)  # [B]
+    # The bound's denominator lp(max_len) per sentence, as Python computes it.
+    bound_lp = torch.tensor([length_penalty(m, alpha) for m in max_lens], dtype=torch.float64, device=device)
+    finished = _Finished.empty(B, n_best, T, device)
     scores = torch.full((B, K), -math.inf, device=device)
     scores[:, 0] = 0.0  # all beams start identical: keep one so the top-K are distinct
-    history: list[list[int]] = [[] for _ in range(B * K)]
-    active = list(range(B))
-    for t in range(max(max_lens)):
-        N = len(active)
+    history = torch.zeros(B * K, 0, dtype=torch.long, device=device)  # [N*K, t] tokens of each live beam
+    sents = torch.arange(B, device=device)  # original index of each sentence still searching
+    rank, first = torch.arange(2 * K, device=device), torch.arange(K, device=device)
+    for t in range(T):
+        N = sents.numel()
         logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1))  # [N*K, V]
         V = logp.size(-1)
-        cand = logp.add_(scores.view(-1, 1)).view(N, K * V)  # [N, K*V]; in place: no new [N*K, V] each step
-        top_s, top_i = cand.topk(min(2 * K, K * V), dim=1)
-        keep, beams = _next_beams([sents[a] for a in active], K, V, t, top_s, top_i, history, alpha, n_best)
-        if not keep:
+        C = min(2 * K, K * V)
+        top_s, top_i = _top_candidates(logp, scores, C)  # [N, C], best first; top_i indexes [K*V]
+        tok = top_i % V
+        row = top_i // V + (torch.arange(N, device=device) * K)[:, None]  # the beam each extends, [N, C]
+        valid, is_eos = top_s > -math.inf, tok == EOS
+        at_limit = (limits[sents] <= t + 1)[:, None]  # [N, 1]
+        # An ending only counts when it ranks among the top `beam` (so beam 1 == greedy).
+        ends = valid & torch.where(is_eos, rank[:C] < K, at_limit)
+        live = valid & ~is_eos & ~at_limit
+        # The first K live candidates in rank order; a sentence with fewer is padded with dead beams (-inf).
+        pick = torch.where(live, rank[:C], rank[:C] + C).argsort(dim=1)[:, :K]  # [N, K]
+        alive = first < live.sum(1, keepdim=True)  # [N, K]
+        next_s = top_s.gather(1, pick).masked_fill(~alive, -math.inf)
+        next_row, next_tok = row.gather(1, pick), tok.gather(1, pick)
+        ended = torch.where(ends, top_s.double() / length_penalty(t + 1, alpha), -math.inf)  # [N, C]
+        finished.merge(sents, ended, top_s.double(),
+                       torch.cat([history[row.flatten()].view(N, C, t), tok[:, :, None]], dim=2),
+                       t + (~is_eos).long())
+        # Done when no live beam can still enter the n best: a live log-prob s < 0 reaches at best s / lp(max_len).
+        best_alive = next_s[:, 0].double()  # -inf when none is alive: then done
+        bound = torch.where(best_alive < 0, best_alive / bound_lp[sents], best_alive)
+        searching = bound > finished.score[sents, n_best - 1]  # a full n-best list's worst, else -inf
+        keep = searching.nonzero().squeeze(1)
+        if keep.numel() == 0:
             break
-        active = [active[n] for n in keep]
-        index = torch.tensor([row for row, _, _ in beams], device=device)
-        history = [history[row] + [tok] for row, tok, _ in beams]
-        scores = torch.tensor([s for _, _, s in beams], device=device).view(len(keep), K)
-        if len(keep) < N:  # sentences finished: drop their rows. A sentence's K beams share one
+        if keep.numel() < N:  # sentences finished: drop their rows. A sentence's K beams share one
             # memory, so following the beams needs no copy of it (only the state moves).
-            memory = memory.select(torch.tensor([n * K + k for n in keep for k in range(K)], device=device))
+            memory = memory.select((keep[:, None] * K + first).flatten())
+            sents, next_s, next_row, next_tok = sents[keep], next_s[keep], next_row[keep], next_tok[keep]
+        index = next_row.flatten()
+        history = torch.cat([history[index], next_tok.view(-1, 1)], dim=1)
+        scores = next_s
         state = step.state.select(index)
-        step = model.decode(memory, torch.tensor([tok for _, tok, _ in beams], device=device)[:, None], state)
-    return [_n_best(sent, n_best) for sent in sents]
+        step = model.decode(memory, next_tok.view(-1, 1), state)
+    return finished.hypotheses()
+
+
+# Vocabulary blocks for `_top_candidates`: a block's maximum stands for it in the first round.
+_BLOCK = 64
+
+
+def _top_candidates(logp: Tensor, scores: Tensor, C: int) -> tuple[Tensor, Tensor]:
+    """The C best continuations of each sentence: values logp + score, indices into its [K*V].
+
+    logp: [N*K, V] each beam's next-token log-probabilities; scores: [N, K] the beams'.
+    Exactly topk over (logp + scores) viewed [N, K*V], found in two cheap rounds. Each
+    row's vocabulary is cut into blocks of _BLOCK entries; a block outside the C + 1
+    with the highest maximum (+ the beam's score) in its sentence has C + 1 entries at
+    least as high as any of its own, so the second round ranks only those blocks'
+    entries. topk over all K*V values reads them in a slow partial sort; the block
+    maxima are one vectorised pass. Where the C + 1 best of a sentence hold a tie
+    (bf16 logits tie often) the order among equals is topk's own business, so those
+    sentences are ranked again by topk over all their values: the result never
+    depends on the shortcut.
+    """
+    R, V = logp.shape
+    N, K = scores.shape
+    blocks = V // _BLOCK
+    if blocks <= C:  # a small vocabulary: nothing to gain
+        return (logp + scores.view(-1, 1)).view(N, K * V).topk(C, dim=1)
+    # Block maxima plus the beam's score, [N, K*blocks]: fl(max(x) + s) == max(fl(x + s)), rounding is monotone.
+    head = logp[:, : blocks * _BLOCK].view(R, blocks, _BLOCK)
+    block_best = (head.amax(dim=2) + scores.view(-1, 1)).view(N, K * blocks)
+    chosen = block_best.topk(C + 1, dim=1).indices  # [N, C + 1] block numbers, beam-major
+    beam, block = chosen // blocks, chosen % blocks
+    # Candidate positions in [K*V]: every entry of the chosen blocks, and each beam's last V % _BLOCK entries.
+    offsets = torch.arange(_BLOCK, device=logp.device)
+    index = ((beam * V + block * _BLOCK)[:, :, None] + offsets).view(N, -1)
+    if blocks * _BLOCK < V:
+        tail = torch.arange(blocks * _BLOCK, V, device=logp.device)
+        tails = (torch.arange(K, device=logp.device)[:, None] * V + tail).view(1, -1).expand(N, -1)
+        index = torch.cat([index, tails], dim=1)
+    flat = logp.view(N, K * V)
+    values = flat.gather(1, index) + scores.gather(1, index // V)  # the same sums as logp + score
+    top_s, picked = values.topk(C + 1, dim=1)
+    top_i = index.gather(1, picked)
+    tied = ((top_s[:, 1:] == top_s[:, :-1]) & (top_s[:, 1:] > -math.inf)).any(dim=1).nonzero().squeeze(1)
+    if tied.numel():
+        again = (flat[tied].view(-1, K, V) + scores[tied, :, None]).view(-1, K * V).topk(C, dim=1)
+        top_s[tied, :C], top_i[tied, :C] = again.values, again.indices
+    return top_s[:, :C], top_i[:, :C]
 
 
 def _first_step(model: Seq2Seq[MemoryT, StateT], src: Tensor, src_mask: Tensor,
@@ -146,66 +263,6 @@ def _first_step(model: Seq2Seq[MemoryT, StateT], src: Tensor, src_mask: Tensor,
     first = model.decode(memory, torch.full((B, 1), BOS, dtype=torch.long, device=device))
     expand = torch.arange(B, device=device).repeat_interleave(K)
     return memory.select(expand), Step(first.logits.index_select(0, expand), first.state.select(expand))
-
-
-def _next_beams(sents: list[_Sentence], K: int, V: int, t: int, top_s: Tensor, top_i: Tensor,
-                history: list[list[int]], alpha: float,
-                n_best: int) -> tuple[list[int], list[tuple[int, int, float]]]:
-    """Each searching sentence's K beams for the next step, as (row, token, score).
-
-    Returns the indices (into `sents`) of the sentences still searching, and their
-    beams, K per sentence in that order; a sentence with fewer live beams is padded
-    with dead ones (score -inf).
-    """
-    keep: list[int] = []
-    beams: list[tuple[int, int, float]] = []
-    for n, (ss, ii) in enumerate(zip(top_s.tolist(), top_i.tolist(), strict=True)):
-        alive = _advance(sents[n], n, K, V, t, ss, ii, history, alpha, n_best)
-        if _done(sents[n], alive, n_best, alpha):
-            continue
-        keep.append(n)
-        beams += alive + [alive[-1][:2] + (-math.inf,)] * (K - len(alive))  # pad dead beams
-    return keep, beams
-
-
-def _n_best(sent: _Sentence, n_best: int) -> list[Hypothesis]:
-    """A sentence's n best finished hypotheses, best first."""
-    sent.finished.sort(key=lambda h: h.score, reverse=True)
-    return sent.finished[:n_best]
-
-
-def _advance(sent: _Sentence, n: int, K: int, V: int, t: int, top_s: list[float], top_i: list[int],
-             history: list[list[int]], alpha: float, n_best: int) -> list[tuple[int, int, float]]:
-    """Sort one sentence's candidates into finished hypotheses and live beams."""
-    alive: list[tuple[int, int, float]] = []
-    at_limit = t + 1 >= sent.max_len
-    for rank, (s, i) in enumerate(zip(top_s, top_i, strict=True)):
-        if s == -math.inf:
-            break
-        row, tok = n * K + i // V, i % V
-        if tok == EOS and rank >= K:
-            continue  # an ending only counts when it ranks among the top `beam` (so beam 1 == greedy)
-        if tok == EOS or at_limit:
-            ids = history[row] + ([] if tok == EOS else [tok])
-            sent.finished.append(Hypothesis(ids, s, s / length_penalty(t + 1, alpha)))
-        elif len(alive) < K:
-            alive.append((row, tok, s))
-    if at_limit:
-        return []
-    return alive
-
-
-def _done(sent: _Sentence, alive: list[tuple[int, int, float]], n_best: int, alpha: float) -> bool:
-    """True when no live beam can still enter this sentence's n best."""
-    if not alive:
-        return True
-    if len(sent.finished) < n_best:
-        return False
-    worst_kept = sorted((h.score for h in sent.finished), reverse=True)[n_best - 1]
-    best_alive = max(s for _, _, s in alive)
-    # s / lp is largest at the longest allowed length when s < 0 (alpha >= 0).
-    bound = best_alive / length_penalty(sent.max_len, alpha) if best_alive < 0 else best_alive
-    return bound <= worst_kept
 
 
 @dataclass
