@@ -69,6 +69,26 @@ def test_input_file_and_nbest(run: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert scores == sorted(scores, reverse=True)
 
 
+def test_batch_size_sets_sentences_per_batch(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """--batch-size N decodes N sentences at a time; the batches never change a translation."""
+    from seqcli.inference.decode import translate
+    from seqcli.runs.directory import load_run
+
+    lines = SENTENCES + ["The student sees the bird.", "The dog follows the tourist."]
+    loaded = load_run(run, device="cpu")
+    sizes: list[int] = []
+    by_three = translate(loaded, lines, beam=2, batch_size=3, on_batch=sizes.append)
+    assert sizes == [3, 2]  # the empty line needs no batch
+    assert [t.text for t in by_three] == [t.text for t in translate(loaded, lines, beam=2)]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(lines) + "\n")
+    outputs = [cli(["translate", "-m", str(run), "--input", str(src), "--beam", "2", *extra], capsys, monkeypatch)
+               for extra in ([], ["--batch-size", "1"])]
+    assert outputs[0][0] == outputs[1][0] == 0 and outputs[0][1] == outputs[1][1]
+    assert outputs[0][1].split("\n")[:-1] == [t.text for t in by_three]
+
+
 def test_json_has_tokens_score_attention(run: Path, capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, _ = cli(["translate", "-m", str(run), "--json", "The cat sees the dog."], capsys, monkeypatch)

@@ -285,13 +285,16 @@ def translate(
     n_best: int = 1,
     max_len: int | None = None,
     batch_tokens: int = 2048,
+    batch_size: int | None = None,
     on_batch: Callable[[int], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> list[Translation]:
     """Translate lines with a loaded run, in input order; an empty line gives an empty line.
 
-    Lines are sorted by length and batched by a token budget for speed; the batch a
-    sentence lands in never changes its translation (masks make padding invisible).
+    Lines are sorted by length and batched for speed: by a token budget (batch_tokens
+    source tokens per beam, padding included), or with batch_size by a number of
+    sentences. The batch a sentence lands in never changes its translation (masks
+    make padding invisible).
     Sources longer than the model's limit are truncated, with a warning.
     """
     model, src_tok, tgt_tok = run.model, run.src_tok, run.tgt_tok
@@ -311,7 +314,9 @@ def translate(
             truncated.add(i)
         order.append(i)
     order.sort(key=lambda i: len(encoded[i]))
-    for batch in _token_batches(order, encoded, max(1, batch_tokens // max(1, beam))):
+    batches = ([order[k:k + batch_size] for k in range(0, len(order), batch_size)] if batch_size
+               else _token_batches(order, encoded, max(1, batch_tokens // max(1, beam))))
+    for batch in batches:
         srcs = [encoded[i] + [EOS] for i in batch]
         width = max(len(s) for s in srcs)
         src = torch.tensor([s + [PAD] * (width - len(s)) for s in srcs], device=device)
