@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from seqcli.core.device import autocast
 from seqcli.core.tokens import BOS, EOS, PAD
 from seqcli.models.base import MemoryT, Seq2Seq, StateT, Step
 from seqcli.runs.directory import Run
@@ -322,10 +323,11 @@ def translate(
         src = torch.tensor([s + [PAD] * (width - len(s)) for s in srcs], device=device)
         src_mask = src != PAD
         lens = [max_len] * len(batch) if max_len else max_lengths(src_mask, limit)
-        if beam == 1:
-            hyps = [[h] for h in greedy(model, src, src_mask, lens)]
-        else:
-            hyps = beam_search(model, src, src_mask, lens, beam=beam, alpha=alpha, n_best=n_best)
+        with autocast(device, run.precision):  # the run's precision (load_run resolved it)
+            if beam == 1:
+                hyps = [[h] for h in greedy(model, src, src_mask, lens)]
+            else:
+                hyps = beam_search(model, src, src_mask, lens, beam=beam, alpha=alpha, n_best=n_best)
         for i, hs in zip(batch, hyps, strict=True):
             best = hs[0]
             nbest = [(tgt_tok.decode(h.ids), h.score) for h in hs] if n_best > 1 else []
