@@ -29,13 +29,14 @@ TestSet = Annotated[str | None, typer.Option("--test-set", metavar="NAME", help=
 
 def device_option(panel: str | None = None) -> Any:
     """The --device option, in the given --help panel."""
-    return typer.Option("--device", metavar="DEV", help="cpu, cuda, mps, or auto (CUDA, MPS, CPU).", rich_help_panel=panel)
+    return typer.Option("--device", metavar="DEV", show_default=False, rich_help_panel=panel,
+                        help="cpu, cuda, mps, auto (default: CUDA>MPS>CPU).")
 
 
 def precision_option(panel: str | None = None) -> Any:
     """The --precision option, in the given --help panel."""
-    return typer.Option("--precision", metavar="auto|fp32|bf16", rich_help_panel=panel,
-                        help="bf16 autocast, or fp32; auto: bf16 where the CPU/GPU has it natively.")
+    return typer.Option("--precision", metavar="PREC", show_default=False, rich_help_panel=panel,
+                        help="fp32, bf16, auto (default: bf16 if native).")
 
 
 Device = Annotated[str, device_option()]
