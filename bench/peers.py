@@ -30,11 +30,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 import seqcli.cli
 import seqcli.data
 import seqcli.runs
 from seqcli.cli.app import main
-from seqcli.core.device import cpu_flags, cpu_name, resolve_precision
+from seqcli.core.device import cpu_name, native_bf16, resolve_precision
 from seqcli.data.corpus import load_corpus
 from seqcli.inference import decode
 from seqcli.runs.directory import load_run
@@ -75,13 +77,13 @@ def label_results() -> None:
     sys.path.insert(0, str(PEERS))
     import peer_util  # type: ignore[import-not-found]  # the shared folder's helper, on sys.path now
 
-    used = resolve_precision(PRECISION, __import__("torch").device("cpu"))
+    used = resolve_precision(PRECISION, torch.device("cpu"))
     save = peer_util.save
 
     def labelled(res: dict[str, Any], name: str) -> Any:
         res["toolkit"] = f"seqcli ({used}{', ' + BATCH_SENTS + ' sentences/batch' if BATCH_SENTS else ''})"
         res.update(precision=used, precision_asked=PRECISION, cpu=cpu_name(),
-                   cpu_bf16=bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}))
+                   cpu_bf16=native_bf16(torch.device("cpu")))
         return save(res, name)
 
     peer_util.save = labelled

@@ -27,9 +27,9 @@ mkdir -p "$S"
   || { echo "corpus build failed, see $L/round_corpus.log" >&2; exit 2; }
 cp "$C/stats.json" "$S/corpus_stats.json"
 "$SQ" - <<'PY'
-from seqcli.core.device import cpu_flags, cpu_name
+from seqcli.core.device import cpu_name, native_bf16
 import os, torch
-print(f"cpu: {cpu_name()}, {os.cpu_count()} cores, native bf16: {bool(cpu_flags() & {'avx512_bf16', 'amx_bf16'})}, torch {torch.__version__}")
+print(f"cpu: {cpu_name()}, {os.cpu_count()} cores, native bf16: {native_bf16(torch.device('cpu'))}, torch {torch.__version__}")
 PY
 n=0
 step() {  # step <label> <result json name> <command...>

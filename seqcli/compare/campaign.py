@@ -133,11 +133,11 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
     corpus = load_corpus(plan.corpus, f.get("src"), f.get("tgt"), f.get("test_set"))
     earlier = _reusable(plan.out) if resume else {}
     budget = None if plan.steps else plan.budget
+    device = resolve_device(plan.device)
     settings = {"mode": "train", "corpus": corpus.name, "size": plan.size, "budget_seconds": budget,
                 "total_seconds": None if plan.steps else plan.total, "steps": plan.steps, "patience": plan.patience, "eval_every": plan.eval_every,
                 "valid_sentences": plan.valid_sentences, "seed": plan.seed, "seeds": plan.seeds,
-                "device": resolve_device(plan.device).type,
-                "precision": resolve_precision(plan.precision, resolve_device(plan.device)), "archs": plan.archs, **({"train_flags": f} if f else {})}
+                "device": device.type, "precision": resolve_precision(plan.precision, device), "archs": plan.archs, **({"train_flags": f} if f else {})}
     entries: list[dict[str, Any]] = []
     t_start = time.monotonic()
     runs = [(name, seed) for name in plan.archs for seed in plan.seed_list()]
