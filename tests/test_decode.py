@@ -229,3 +229,24 @@ def test_top_candidates_is_topk(vocab: int) -> None:
     expected = (logp + scores.view(-1, 1)).view(N, K * vocab).topk(2 * K, dim=1)
     values, indices = _top_candidates(logp, scores, 2 * K)
     assert torch.equal(values, expected.values) and torch.equal(indices, expected.indices)
+
+
+@pytest.mark.parametrize("arch", ["transformer", "gru"])
+def test_min_len_holds_back_eos_and_equal_limits_fix_the_length(arch: str) -> None:
+    """No output ends before min_len tokens; min_len = max_len gives exactly that many (the equal-work bench)."""
+    model = tiny_model(arch, seed=3)
+    original = model.decode
+
+    def eos_first(memory, tgt_in, state=None, need_weights=False):  # type: ignore[no-untyped-def]
+        step = original(memory, tgt_in, state, need_weights)
+        step.logits[..., EOS] = 50.0  # the model wants to stop at once
+        return step
+
+    model.decode = eos_first  # type: ignore[method-assign]
+    src, mask = batch(SOURCES)
+    assert all(h.ids == [] for h in greedy(model, src, mask, [9] * 4))
+    for min_len in (3, 9):
+        hyps = greedy(model, src, mask, [9] * 4, min_len=min_len)
+        assert [len(h.ids) for h in hyps] == [min_len] * 4 and all(EOS not in h.ids for h in hyps)
+        beams = beam_search(model, src, mask, [9] * 4, beam=3, n_best=3, min_len=min_len)
+        assert all(len(h.ids) == min_len and EOS not in h.ids for hs in beams for h in hs)

@@ -302,3 +302,42 @@ def test_separate_layer_counts() -> None:
     assert len(model.encoder) == 3 and len(model.decoder) == 1
     memory = model.encode(*batch()[:2])
     assert len(memory.keys) == 1
+
+
+@pytest.mark.parametrize("length", [1, 5, 15, 16, 23])
+def test_short_rows_take_the_padded_softmax_and_give_the_same_weights(length: int) -> None:
+    """models.base.softmax pads rows under 16 with -inf on a CPU: same values and gradients as torch.softmax."""
+    from seqcli.models.base import masked_softmax, softmax
+
+    g = torch.Generator().manual_seed(length)
+    x = torch.randn(7, 3, length, generator=g, requires_grad=True)
+    y = softmax(x)
+    assert y.shape == x.shape
+    torch.testing.assert_close(y, torch.softmax(x, dim=-1))
+    (grad,) = torch.autograd.grad((y * torch.arange(length)).sum(), x)
+    (expected,) = torch.autograd.grad((torch.softmax(x, dim=-1) * torch.arange(length)).sum(), x)
+    torch.testing.assert_close(grad, expected)
+    mask = torch.rand(7, 1, length, generator=g) > 0.3
+    mask[0] = False  # a row with nothing to attend to: zeros, not NaN
+    w = masked_softmax(x.detach(), mask)
+    assert torch.equal(w[0], torch.zeros_like(w[0])) and torch.all(w[~mask.expand_as(w)] == 0)
+
+
+def test_cpu_bf16_decoding_keeps_source_keys_and_step_attention_fp32() -> None:
+    """Inference under CPU bf16 autocast: the source's keys/values are fp32, a step's logits match a step in fp32."""
+    torch.manual_seed(0)
+    model = Transformer(TransformerConfig(src_vocab=30, tgt_vocab=30, d_model=32, heads=4, layers=2, ffn=64)).eval()
+    src = torch.randint(4, 30, (3, 9))
+    mask = torch.ones_like(src, dtype=torch.bool)
+    tgt = torch.randint(4, 30, (3, 4))
+    with torch.no_grad():
+        exact = model.decode(model.encode(src, mask), tgt).logits[:, -1]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            memory = model.encode(src, mask)
+            assert all(k.dtype == torch.float32 for k in (*memory.keys, *memory.values))
+            step = model.decode(memory, tgt[:, :1])
+            for t in range(1, 4):
+                step = model.decode(memory, tgt[:, t:t + 1], step.state)
+    assert (step.logits[:, -1].float() - exact).abs().max() < 0.1  # bf16 projections, fp32 attention
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # training (grad on): keys stay in autocast's bf16
+        assert model.encode(src, mask).keys[0].dtype == torch.bfloat16

@@ -116,3 +116,13 @@ def test_bleu_of_a_run(run: Path, capsys: pytest.CaptureFixture[str], monkeypatc
     names = [s["name"] for s in report["scores"]]
     assert names == ["BLEU", "chrF"]
     assert report["sentences"] > 0 and sum(n for _, n in report["by_length"].values()) == report["sentences"]
+
+
+def test_min_len_with_max_len_fixes_the_length(run: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """--min-len N --max-len N: every output has exactly N tokens, greedy and beam (the equal-work bench)."""
+    for beam in ("1", "3"):
+        for n in ("3", "7"):
+            code, out, _ = cli(["translate", "-m", str(run), "--json", "--beam", beam, "--min-len", n, "--max-len", n,
+                                "The cat sees the dog."], capsys, monkeypatch)
+            assert code == 0 and len(json.loads(out)["tokens"]) - 1 == int(n)  # without <eos>

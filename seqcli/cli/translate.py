@@ -27,6 +27,7 @@ def translate(
     alpha: Annotated[float, typer.Option(min=0.0, metavar="A", rich_help_panel=DECODING, help="GNMT length penalty of beam search.")] = 0.6,
     n_best: Annotated[int, typer.Option("--n-best", min=1, metavar="N", rich_help_panel=DECODING, help="Print the N best and their scores.")] = 1,
     max_len: Annotated[int | None, typer.Option("--max-len", min=1, metavar="N", rich_help_panel=DECODING, help="Longest output (default: 2 × source + 10).")] = None,
+    min_len: Annotated[int, typer.Option("--min-len", min=0, metavar="N", rich_help_panel=DECODING, help="No <eos> before N output tokens.")] = 0,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, metavar="N", rich_help_panel=DECODING, help="Sentences per batch (default: by tokens).")] = None,
     json_out: Annotated[bool, typer.Option("--json", metavar=Flag, help="A JSON object per line: tokens, score, attention.")] = False,
     device: Device = "auto",
@@ -53,7 +54,7 @@ def translate(
     run = load_run(model, device=resolve_device(device), precision=precision)
     if model is None:
         note(f"using {run.path}")
-    options = dict(beam=beam, alpha=alpha, n_best=n_best, max_len=max_len, batch_size=batch_size)
+    options = dict(beam=beam, alpha=alpha, n_best=n_best, max_len=max_len, min_len=min_len, batch_size=batch_size)
     if sentences:
         _emit(run, sentences, options, json_out)
     elif input_file is not None:

@@ -43,16 +43,21 @@ def max_lengths(src_mask: Tensor, limit: int, ratio: float = 2.0, extra: int = 1
     return [max(1, min(limit, int(ratio * n + extra))) for n in lengths]
 
 
-def _never_emit(logp: Tensor) -> Tensor:
-    """<pad> and <bos> are never outputs: an undertrained model must not emit them."""
+def _never_emit(logp: Tensor, early: bool = False) -> Tensor:
+    """<pad> and <bos> are never outputs (an undertrained model must not emit them); <eos> not when early."""
     logp[:, PAD] = -math.inf
     logp[:, BOS] = -math.inf
+    if early:  # fewer than min_len tokens so far
+        logp[:, EOS] = -math.inf
     return logp
 
 
 @torch.no_grad()
-def greedy(model: Seq2Seq[MemoryT, StateT], src: Tensor, src_mask: Tensor, max_lens: Sequence[int]) -> list[Hypothesis]:
+def greedy(model: Seq2Seq[MemoryT, StateT], src: Tensor, src_mask: Tensor, max_lens: Sequence[int],
+           min_len: int = 0) -> list[Hypothesis]:
     """Pick the most probable token at each step until <eos> or the length limit.
+
+    <eos> is not a choice before min_len tokens (min_len = max_len: exactly that many).
 
     All bookkeeping is on tensors, rows in step: one host sync per step (has a row
     ended?), and a finished sentence leaves the batch.
@@ -67,7 +72,7 @@ def greedy(model: Seq2Seq[MemoryT, StateT], src: Tensor, src_mask: Tensor, max_l
     # float64 sums the float32 step log-probabilities exactly as the Python floats did
     logprob = torch.zeros(B, dtype=torch.float64, device=device)
     for t in range(T):
-        logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1))  # [B', V]
+        logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1), t < min_len)  # [B', V]
         best_lp, best = logp.max(dim=-1)
         logprob.index_add_(0, rows, best_lp.double())
         out[rows, t] = best
@@ -141,8 +146,11 @@ def beam_search(
     beam: int = 5,
     alpha: float = 0.6,
     n_best: int = 1,
+    min_len: int = 0,
 ) -> list[list[Hypothesis]]:
     """Beam search with a GNMT length penalty; returns the n best hypotheses per sentence.
+
+    No hypothesis ends with <eos> before min_len tokens.
 
     Each step ranks the top 2*beam continuations: those ending in <eos> that rank in
     the top `beam` become finished hypotheses, the best `beam` others stay alive (so
@@ -170,7 +178,7 @@ def beam_search(
     rank, first = torch.arange(2 * K, device=device), torch.arange(K, device=device)
     for t in range(T):
         N = sents.numel()
-        logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1))  # [N*K, V]
+        logp = _never_emit(F.log_softmax(step.logits[:, -1].float(), dim=-1), t < min_len)  # [N*K, V]
         V = logp.size(-1)
         C = min(2 * K, K * V)
         top_s, top_i = _top_candidates(logp, scores, C)  # [N, C], best first; top_i indexes [K*V]
@@ -285,6 +293,7 @@ def translate(
     alpha: float = 0.6,
     n_best: int = 1,
     max_len: int | None = None,
+    min_len: int = 0,
     batch_tokens: int = 2048,
     batch_size: int | None = None,
     on_batch: Callable[[int], None] | None = None,
@@ -295,7 +304,8 @@ def translate(
     Lines are sorted by length and batched for speed: by a token budget (batch_tokens
     source tokens per beam, padding included), or with batch_size by a number of
     sentences. The batch a sentence lands in never changes its translation (masks
-    make padding invisible).
+    make padding invisible). No output ends before min_len tokens (OpenNMT-py's
+    -min_length, HF's min_new_tokens); min_len = max_len fixes every output's length.
     Sources longer than the model's limit are truncated, with a warning.
     """
     model, src_tok, tgt_tok = run.model, run.src_tok, run.tgt_tok
@@ -325,9 +335,9 @@ def translate(
         lens = [max_len] * len(batch) if max_len else max_lengths(src_mask, limit)
         with autocast(device, run.precision):  # the run's precision (load_run resolved it)
             if beam == 1:
-                hyps = [[h] for h in greedy(model, src, src_mask, lens)]
+                hyps = [[h] for h in greedy(model, src, src_mask, lens, min_len)]
             else:
-                hyps = beam_search(model, src, src_mask, lens, beam=beam, alpha=alpha, n_best=n_best)
+                hyps = beam_search(model, src, src_mask, lens, beam=beam, alpha=alpha, n_best=n_best, min_len=min_len)
         for i, hs in zip(batch, hyps, strict=True):
             best = hs[0]
             nbest = [(tgt_tok.decode(h.ids), h.score) for h in hs] if n_best > 1 else []

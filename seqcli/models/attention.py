@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqcli.models.base import masked_softmax
+from seqcli.models.base import masked_softmax, softmax
 
 # ---- RNN alignment scores (Bahdanau, Luong) --------------------------------------
 
@@ -180,6 +180,10 @@ def scaled_dot_product_attention(
     Returns the context [B, H, T, Dh] and the weights [B, H, T, S] (or None).
     """
     T, S = query.size(-2), keys.size(-2)
+    if T == 1 and keys.dtype == torch.float32 and _fp32_step(query):
+        with torch.autocast("cpu", enabled=False):
+            return scaled_dot_product_attention(query.float(), keys.float(), values.float(), mask, causal,
+                                                need_weights, dropout)
     fused = not need_weights and query.device.type != "cpu"
     if causal and T > 1:  # one query at the end of the keys sees them all
         if mask is None and T == S and fused:
@@ -193,11 +197,23 @@ def scaled_dot_product_attention(
     # Scale the queries rather than the scores: [B, H, T, Dh] is smaller than [B, H, T, S].
     # [B, H, T, Dh] @ [B, H, Dh, S] -> [B, H, T, S]
     scores = (query / math.sqrt(query.size(-1))) @ keys.transpose(-2, -1)
-    weights = torch.softmax(scores, dim=-1) if mask is None else masked_softmax(scores, mask)
+    weights = softmax(scores) if mask is None else masked_softmax(scores, mask)
     # Dropout on the weights used, not on the weights shown (rows still sum to 1).
     # [B, H, T, S] @ [B, H, S, Dh] -> [B, H, T, Dh]
     context = F.dropout(weights, dropout, training=dropout > 0) @ values
     return context, weights if need_weights else None
+
+
+def _fp32_step(x: Tensor) -> bool:
+    """Inference on a CPU under bf16 autocast: the source's keys and values stay fp32, and so does a step's attention over them.
+
+    A decoding step's attention is 4·B tiny matrix products ([1, Dh] @ [Dh, S]), and
+    at those shapes PyTorch's fp32 batched matmul took half the time of its bf16 one
+    (bench/README.md, "Decoding profile"). The source's are projected once per batch;
+    the self-attention cache stays bf16, as every step copies it (append, beam reorder)
+    and fp32 would double that.
+    """
+    return x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not torch.is_grad_enabled()
 
 
 class MultiHeadAttention(nn.Module):
@@ -228,8 +244,13 @@ class MultiHeadAttention(nn.Module):
         return x.view(B, T, self.heads, self.d_head).transpose(1, 2)
 
     def keys_values(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Project x [B, S, D] to per-head keys and values, each [B, H, S, Dh]."""
-        return self.split_heads(self.key(x)), self.split_heads(self.value(x))
+        """Project x [B, S, D] to per-head keys and values, each [B, H, S, Dh], stored contiguous.
+
+        They are read at every decoding step: split_heads' strided view would make
+        each step's attention matmul copy them first (batch and head dims do not merge).
+        """
+        keys, values = self.split_heads(self.key(x)).contiguous(), self.split_heads(self.value(x)).contiguous()
+        return (keys.float(), values.float()) if _fp32_step(x) else (keys, values)
 
     def forward(
         self,
