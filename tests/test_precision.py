@@ -43,6 +43,24 @@ def test_auto_is_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch)
         resolve_precision("fp16", CPU)
 
 
+def test_auto_keeps_narrow_models_in_fp32_on_a_cpu(monkeypatch: pytest.MonkeyPatch, tiny_tsv: Path,
+                                                   tmp_path: Path) -> None:
+    """On a bf16 CPU, auto gives bf16 from d_model 256 up (base) and fp32 below (small): bf16 only pays when wide."""
+    monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    assert resolve_precision("auto", CPU, 256) == resolve_precision("auto", CPU, 512) == "bf16"
+    assert resolve_precision("auto", CPU, 96) == "fp32"
+    assert resolve_precision("bf16", CPU, 96) == "bf16"  # asked for: given
+    monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f"})
+    assert resolve_precision("auto", CPU, 512) == "fp32"
+    monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    out = tmp_path / "narrow"
+    train({"arch": "transformer", "size": "tiny", "corpus": str(tiny_tsv), "out": str(out), "steps": 2,
+           "batch_tokens": 300, "eval_every": 1000, "valid_bleu_sentences": 0}, evaluate_test=False)
+    assert read_config(out)["precision"] == "fp32"  # tiny: d_model 48
+    assert load_run(out, device="cpu").precision == "fp32"
+    assert load_run(out, device="cpu", precision="bf16").precision == "bf16"
+
+
 @pytest.mark.parametrize("arch", ["transformer", "bahdanau", "luong", "lstm"])
 def test_bf16_logits_stay_close_to_fp32(arch: str) -> None:
     torch.manual_seed(0)

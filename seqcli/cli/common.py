@@ -36,7 +36,7 @@ def device_option(panel: str | None = None) -> Any:
 def precision_option(panel: str | None = None) -> Any:
     """The --precision option, in the given --help panel."""
     return typer.Option("--precision", metavar="PREC", show_default=False, rich_help_panel=panel,
-                        help="fp32, bf16, auto (default: bf16 if native).")
+                        help="fp32, bf16, auto (= bf16 if native, wide).")
 
 
 Device = Annotated[str, device_option()]

@@ -34,10 +34,13 @@ from seqcli.core.errors import SeqcliError
 from seqcli.data.corpus import load_corpus
 from seqcli.inference.evaluate import evaluate
 from seqcli.models.registry import REGISTRY, get_arch
+from seqcli.runs.config import make_model_config
 from seqcli.runs.directory import CONFIG, load_run, read_config, read_metrics
 from seqcli.training.loop import train
 
 if TYPE_CHECKING:
+    import torch
+
     from seqcli.data.corpus import Corpus
 
 Pair = tuple[str, str]
@@ -97,6 +100,12 @@ def run_entry(run_dir: Path, pairs: Sequence[Pair], test_name: str, device: str 
     }
 
 
+def _precision(plan: Plan, device: torch.device) -> str:
+    """The precision the campaign's runs train in: --precision resolved for the size's width (each run records its own)."""
+    widths = {make_model_config(name, plan.size, 8, 8).d_model for name in plan.archs}
+    return resolve_precision(plan.precision, device, min(widths))
+
+
 def _check_out(plan: Plan, resume: bool, force: bool) -> None:
     """Refuse to overwrite earlier runs unless told, before anything is trained."""
 
@@ -137,7 +146,7 @@ def run_campaign(plan: Plan, *, resume: bool = False, force: bool = False,
     settings = {"mode": "train", "corpus": corpus.name, "size": plan.size, "budget_seconds": budget,
                 "total_seconds": None if plan.steps else plan.total, "steps": plan.steps, "patience": plan.patience, "eval_every": plan.eval_every,
                 "valid_sentences": plan.valid_sentences, "seed": plan.seed, "seeds": plan.seeds,
-                "device": device.type, "precision": resolve_precision(plan.precision, device), "archs": plan.archs, **({"train_flags": f} if f else {})}
+                "device": device.type, "precision": _precision(plan, device), "archs": plan.archs, **({"train_flags": f} if f else {})}
     entries: list[dict[str, Any]] = []
     t_start = time.monotonic()
     runs = [(name, seed) for name in plan.archs for seed in plan.seed_list()]

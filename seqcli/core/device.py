@@ -71,12 +71,27 @@ def native_bf16(device: torch.device) -> bool:
     return False
 
 
-def resolve_precision(name: str, device: torch.device) -> str:
-    """Turn a --precision value into "fp32" or "bf16" for this device."""
+# On a CPU, bf16 autocast pays only where the matrices are wide: it adds a cast per
+# matmul and, for every new shape, oneDNN builds a new kernel (fp32 goes to MKL, which
+# does not). Measured on an AMD EPYC with avx512_bf16 (bench/README.md, "Precision by
+# width"): at d_model 256 bf16 trained 1.55x and decoded 1.5x as fast as fp32; at the
+# small preset's 96 training was level within noise and decoding the aurora test set
+# 2.4x slower.
+CPU_BF16_MIN_WIDTH = 256
+
+
+def resolve_precision(name: str, device: torch.device, d_model: int | None = None) -> str:
+    """Turn a --precision value into "fp32" or "bf16" for this device and model width.
+
+    auto: bf16 on a GPU that has it; on a CPU with native bf16 only for models at
+    least CPU_BF16_MIN_WIDTH wide (d_model; None = unknown, taken as wide enough);
+    fp32 elsewhere.
+    """
     if name not in PRECISIONS:
         raise unknown("precision", name, PRECISIONS)
     if name == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
+        narrow = device.type == "cpu" and d_model is not None and d_model < CPU_BF16_MIN_WIDTH
+        return "bf16" if native_bf16(device) and not narrow else "fp32"
     return name
 
 

@@ -253,5 +253,5 @@ def load_run(path: str | Path | None = None, device: str | torch.device = "cpu",
         raise SeqcliError(f"{run_dir}: no weights ({MODEL}); the training may not have saved yet")
     load_weights(model, weights)
     model.to(device).eval()
-    used = resolve_precision(precision, torch.device(device))
+    used = resolve_precision(precision, torch.device(device), model_config.d_model)
     return Run(run_dir, arch, train_config, model_config, model, src_tok, tgt_tok, record, used)

@@ -154,10 +154,11 @@ def prepare(flags: dict[str, Any], toml: dict[str, Any], *, resume: bool, force:
     config, run_dir, changes = resolve_config(flags, toml, resume, force)
     dist.barrier()  # under DDP every rank has checked --out before rank 0 writes into it
     device = resolve_device(config.device)
-    precision = resolve_precision(config.precision, device)
     arch = get_arch(config.arch)
+    shape = make_model_config(config.arch, config.size, 8, 8, config.model, config.dropout)
     if not resume:  # a bad --set fails now, before the corpus is read or a file written
-        make_model_config(config.arch, config.size, 8, 8, config.model, config.dropout).check_values()
+        shape.check_values()
+    precision = resolve_precision(config.precision, device, shape.d_model)
     lock = RunLock(run_dir)
     if is_main:
         if not resume:
