@@ -74,7 +74,7 @@ def native_bf16(device: torch.device) -> bool:
 # On a CPU, bf16 autocast pays only where the matrices are wide: it adds a cast per
 # matmul and, for every new shape, oneDNN builds a new kernel (fp32 goes to MKL, which
 # does not). Measured on an AMD EPYC with avx512_bf16 (bench/README.md, "Precision by
-# width"): at d_model 256 bf16 trained 1.55x and decoded 1.5x as fast as fp32; at the
+# width"): at d_model 256 bf16 trained 1.55x and decoded 1.25-1.5x as fast as fp32; at the
 # small preset's 96 training was level within noise and decoding the aurora test set
 # 2.4x slower.
 CPU_BF16_MIN_WIDTH = 256
