@@ -33,29 +33,22 @@ def set_threads(n: int) -> int:
     return torch.get_num_threads()
 
 
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo where there is one."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def header(title: str) -> dict[str, Any]:
     """Print (and return) the machine, versions, thread count and load average."""
     import tokenizers
 
+    from seqcli.core.device import cpu_name, native_bf16
+
     info = {
-        "bench": title, "cpu": cpu_name(), "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+        "bench": title, "cpu": cpu_name(), "cpu_bf16": native_bf16(torch.device("cpu")),
+        "cores": os.cpu_count(), "threads": torch.get_num_threads(),
         "load_avg": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version(),
         "torch": torch.__version__, "tokenizers": tokenizers.__version__,
         "device": "cuda: " + torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
     }
     print(f"# {title}")
-    print(f"machine: {info['cpu']} ({info['cores']} cores), device {info['device']}, "
+    print(f"machine: {info['cpu']} ({info['cores']} cores, native bf16: {'yes' if info['cpu_bf16'] else 'no'}), "
+          f"device {info['device']}, "
           f"torch threads {info['threads']}, load average {info['load_avg']}")
     print(f"versions: python {info['python']}, torch {info['torch']}, tokenizers {info['tokenizers']}")
     return info

@@ -282,8 +282,6 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(args.threads)
     header("decode_profile: output words/s on the peers' protocol, before and after issue 12")
-    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
-    print(f"avx512_bf16: {'yes' if 'avx512_bf16' in flags else 'no'}")
     test = (args.corpus / "test.src").read_text(encoding="utf-8").splitlines()[: args.sentences]
     rows = []
     for precision in args.precision:

@@ -167,13 +167,6 @@ def contenders(length: int) -> dict[str, list[str]]:
     return found
 
 
-def cpu() -> tuple[str, bool]:
-    import torch
-
-    from seqcli.core.device import cpu_name, native_bf16
-    return cpu_name(), native_bf16(torch.device("cpu"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--length", type=int, default=20, help="target tokens every sentence decodes")
@@ -198,9 +191,9 @@ def main() -> None:
         return
     if not (ROOT / "corpus" / "test.src").is_file():
         sys.exit(f"bench/decode_round.py: no corpus under {ROOT}: run bench/round.sh first (it trains the models too)")
-    name, bf16 = cpu()
-    import torch
-    print(f"CPU: {name}, {os.cpu_count()} cores, native bf16: {'yes' if bf16 else 'no'}; torch {torch.__version__}")
+    from common import header  # the seqcli environment only (workers run in the peers' venvs)
+
+    machine = header("decode_round: greedy and beam 5 beside the peers, every output the same length")
     print(f"{N} test sentences of {ROOT / 'corpus'}, batches of {BATCH}, exactly {args.length} tokens each\n")
     found = contenders(args.length)
     results: dict[str, list[dict[str, Any]]] = {label: [] for label in found}
@@ -219,7 +212,8 @@ def main() -> None:
     report(results, args.length)
     out = ROOT / "results" / "decode_round.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"cpu": name, "cpu_bf16": bf16, "length": args.length, "results": results}, indent=1))
+    out.write_text(json.dumps({"cpu": machine["cpu"], "cpu_bf16": machine["cpu_bf16"], "machine": machine,
+                               "length": args.length, "results": results}, indent=1))
     print(f"\nwritten: {out}")
 
 
