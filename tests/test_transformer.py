@@ -334,10 +334,11 @@ def test_cpu_bf16_decoding_keeps_source_keys_and_step_attention_fp32() -> None:
         exact = model.decode(model.encode(src, mask), tgt).logits[:, -1]
         with torch.autocast("cpu", dtype=torch.bfloat16):
             memory = model.encode(src, mask)
-            assert all(k.dtype == torch.float32 for k in (*memory.keys, *memory.values))
+            assert all(k.dtype == torch.float32 and k.is_contiguous() for k in (*memory.keys, *memory.values))
             step = model.decode(memory, tgt[:, :1])
             for t in range(1, 4):
                 step = model.decode(memory, tgt[:, t:t + 1], step.state)
     assert (step.logits[:, -1].float() - exact).abs().max() < 0.1  # bf16 projections, fp32 attention
     with torch.autocast("cpu", dtype=torch.bfloat16):  # training (grad on): keys stay in autocast's bf16
-        assert model.encode(src, mask).keys[0].dtype == torch.bfloat16
+        trained = model.encode(src, mask)
+        assert trained.keys[0].dtype == torch.bfloat16 and trained.keys[0].is_contiguous()

@@ -249,8 +249,12 @@ class MultiHeadAttention(nn.Module):
         They are read at every decoding step: split_heads' strided view would make
         each step's attention matmul copy them first (batch and head dims do not merge).
         """
-        keys, values = self.split_heads(self.key(x)).contiguous(), self.split_heads(self.value(x)).contiguous()
-        return (keys.float(), values.float()) if _fp32_step(x) else (keys, values)
+        fp32 = _fp32_step(x)
+
+        def stored(t: Tensor) -> Tensor:  # one copy: layout and dtype together
+            return t.to(torch.float32, memory_format=torch.contiguous_format) if fp32 else t.contiguous()
+
+        return stored(self.split_heads(self.key(x))), stored(self.split_heads(self.value(x)))
 
     def forward(
         self,
